@@ -1,0 +1,75 @@
+"""Typed readers for settings that come from the environment.
+
+Each reader raises ImproperlyConfigured with the variable's name and value when the
+value is invalid, so that a typo stops the server at start-up instead of running with
+a silently wrong setting. A variable named NAME_FILE, when set, is read from that file
+instead, which suits secrets mounted by container runtimes.
+"""
+
+import os
+import zoneinfo
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name, default=None):
+    """Return the variable's text, the text of the file NAME_FILE names, or default."""
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            with open(file_path, encoding="utf-8") as handle:
+                return handle.read().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"{name}_FILE={file_path!r} cannot be read: {error.strerror}."
+            ) from error
+    return os.environ.get(name, default)
+
+
+def env_bool(name, default=False):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(
+        f"{name}={raw!r} is not a boolean: use one of 1, 0, true, false, yes, no."
+    )
+
+
+def env_int(name, default, minimum=None):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_list(name, default=()):
+    """Return a comma-separated variable as a list of non-empty, stripped items."""
+    raw = env_str(name)
+    if raw is None:
+        return list(default)
+    return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_time_zone(name, default="UTC"):
+    raw = env_str(name, default)
+    try:
+        zoneinfo.ZoneInfo(raw)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not an IANA time zone, such as UTC or Europe/Paris."
+        ) from None
+    return raw

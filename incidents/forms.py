@@ -1,0 +1,376 @@
+"""One form per incident action, with exactly the data that action needs.
+
+The admin renders these forms and the REST API validates JSON with them, so both
+check the same rules. Users are named by username, incidents by number and other
+records by id.
+"""
+
+import datetime
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from incidents.models import (
+    CancelReason,
+    Category,
+    HoldReason,
+    Incident,
+    ResolutionCode,
+    Service,
+    Source,
+    Team,
+)
+from incidents.priority import Level, Priority, derive_priority
+
+
+def active_users():
+    return get_user_model().objects.filter(is_active=True)
+
+
+class UsernameField(forms.ModelChoiceField):
+    """A user named by username, typed rather than picked from a list that could
+    hold thousands of accounts."""
+
+    widget = forms.TextInput
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("queryset", active_users())
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "No active user has the username %(value)s."},
+        )
+        super().__init__(to_field_name="username", **kwargs)
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except forms.ValidationError as error:
+            if error.code == "invalid_choice":
+                raise forms.ValidationError(
+                    f"No active user has the username {value!r}.",
+                    code="invalid_choice",
+                ) from None
+            raise
+
+
+class IncidentNumberField(forms.CharField):
+    """An incident named by its number, such as INC0000045."""
+
+    def to_python(self, value):
+        value = super().to_python(value).strip().upper()
+        if not value:
+            return None
+        incident = Incident.objects.filter(number=value).first()
+        if incident is None:
+            raise forms.ValidationError(f"No incident has the number {value!r}.")
+        return incident
+
+
+class ActionForm(forms.Form):
+    """Base of the action forms: knows the incident and the acting user."""
+
+    action = ""
+    label = ""
+
+    def __init__(self, data=None, *, incident, actor, **kwargs):
+        self.incident = incident
+        self.actor = actor
+        super().__init__(data, **kwargs)
+
+    def action_kwargs(self):
+        """Return the keyword arguments of the model's transition method."""
+        return dict(self.cleaned_data)
+
+    def describe(self):
+        """Return the timeline message for this action."""
+        return self.label
+
+
+class TriageForm(ActionForm):
+    action = "triage"
+    label = "Triage"
+
+    category = forms.ModelChoiceField(
+        queryset=Category.objects.select_related("parent")
+    )
+    service = forms.ModelChoiceField(queryset=Service.objects.all())
+    impact = forms.TypedChoiceField(choices=Level.choices, coerce=int)
+    urgency = forms.TypedChoiceField(choices=Level.choices, coerce=int)
+    assignment_group = forms.ModelChoiceField(queryset=Team.objects.all())
+
+    def describe(self):
+        data = self.cleaned_data
+        priority = derive_priority(data["impact"], data["urgency"])
+        return (
+            f"Triaged as {priority.label} (impact {data['impact']}, urgency "
+            f"{data['urgency']}), category {data['category']}, service "
+            f"{data['service']}, assigned to {data['assignment_group']}."
+        )
+
+
+class AcknowledgeForm(ActionForm):
+    action = "acknowledge"
+    label = "Acknowledge"
+
+    assignee = UsernameField(
+        required=False, help_text="Username of the assignee; empty means you."
+    )
+
+    def clean_assignee(self):
+        assignee = self.cleaned_data["assignee"]
+        if assignee is None:
+            return self.actor
+        group = self.incident.assignment_group
+        if (
+            assignee != self.actor
+            and group
+            and not group.members.filter(pk=assignee.pk).exists()
+        ):
+            raise forms.ValidationError(
+                f"{assignee.get_username()} is not a member of {group}, the "
+                "incident's assignment group."
+            )
+        return assignee
+
+    def describe(self):
+        return f"Acknowledged; assigned to {self.cleaned_data['assignee']}."
+
+
+class MitigateForm(ActionForm):
+    action = "mitigate"
+    label = "Mitigate"
+
+    workaround = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+    def describe(self):
+        return f"Mitigated with a workaround: {self.cleaned_data['workaround']}"
+
+
+class InvestigateForm(ActionForm):
+    action = "investigate"
+    label = "Investigate"
+
+    investigation_notes = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}), required=False
+    )
+
+    def describe(self):
+        notes = self.cleaned_data["investigation_notes"]
+        return f"Investigation started. {notes}".strip()
+
+
+class ResolveForm(ActionForm):
+    action = "resolve"
+    label = "Resolve"
+
+    resolution_code = forms.ChoiceField(choices=ResolutionCode.choices)
+    resolution_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    recovery_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    root_cause = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Required for P1 and P2 incidents.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.incident.priority in (Priority.P1, Priority.P2):
+            self.fields["root_cause"].required = True
+
+    def describe(self):
+        data = self.cleaned_data
+        code = ResolutionCode(data["resolution_code"]).label
+        return f"Resolved ({code}): {data['resolution_notes']}"
+
+
+class CloseForm(ActionForm):
+    action = "close"
+    label = "Close"
+
+    closure_verified_by = UsernameField(
+        required=False,
+        help_text="Username of who verified the resolution; empty means you.",
+    )
+    closure_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def clean_closure_verified_by(self):
+        return self.cleaned_data["closure_verified_by"] or self.actor
+
+    def describe(self):
+        data = self.cleaned_data
+        verifier = data["closure_verified_by"]
+        return f"Closed; verified by {verifier}: {data['closure_notes']}"
+
+
+class ReopenForm(ActionForm):
+    action = "reopen"
+    label = "Reopen"
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def describe(self):
+        return f"Reopened: {self.cleaned_data['reason']}"
+
+
+class HoldForm(ActionForm):
+    action = "hold"
+    label = "Put on hold"
+
+    hold_reason = forms.ChoiceField(choices=HoldReason.choices)
+    hold_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+
+    def describe(self):
+        data = self.cleaned_data
+        return f"On hold ({HoldReason(data['hold_reason']).label}): {data['hold_note']}"
+
+
+class ResumeForm(ActionForm):
+    action = "resume"
+    label = "Resume"
+
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def describe(self):
+        return f"Resumed. {self.cleaned_data['note']}".strip()
+
+
+class CancelForm(ActionForm):
+    action = "cancel"
+    label = "Cancel"
+
+    cancel_reason = forms.ChoiceField(choices=CancelReason.choices)
+    duplicate_of = IncidentNumberField(
+        required=False, help_text="Number of the original, when this is a duplicate."
+    )
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+    def clean(self):
+        data = super().clean()
+        reason = data.get("cancel_reason")
+        original = data.get("duplicate_of")
+        if reason == CancelReason.DUPLICATE and original is None:
+            self.add_error("duplicate_of", "Name the incident this one duplicates.")
+        if reason and reason != CancelReason.DUPLICATE and original is not None:
+            self.add_error(
+                "duplicate_of", "Only a duplicate names the incident it duplicates."
+            )
+        if original is not None and original.pk == self.incident.pk:
+            self.add_error("duplicate_of", "An incident cannot duplicate itself.")
+        return data
+
+    def describe(self):
+        data = self.cleaned_data
+        text = f"Cancelled: {CancelReason(data['cancel_reason']).label}"
+        if data.get("duplicate_of"):
+            text += f" of {data['duplicate_of'].number}"
+        if data.get("note"):
+            text += f". {data['note']}"
+        return text + "."
+
+
+class ReassignForm(ActionForm):
+    action = "reassign"
+    label = "Reassign"
+
+    assignment_group = forms.ModelChoiceField(queryset=Team.objects.all())
+    assignee = UsernameField(required=False)
+
+    def clean(self):
+        data = super().clean()
+        group = data.get("assignment_group")
+        assignee = data.get("assignee")
+        if group and assignee and not group.members.filter(pk=assignee.pk).exists():
+            self.add_error(
+                "assignee", f"{assignee.get_username()} is not a member of {group}."
+            )
+        return data
+
+    def describe(self):
+        data = self.cleaned_data
+        text = f"Reassigned from {self.incident.assignment_group} to "
+        text += str(data["assignment_group"])
+        if data.get("assignee"):
+            text += f", assignee {data['assignee']}"
+        return text + "."
+
+
+class DeclareMajorForm(ActionForm):
+    action = "declare_major"
+    label = "Declare major incident"
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def describe(self):
+        return f"Declared a major incident: {self.cleaned_data['reason']}"
+
+
+class OverridePriorityForm(ActionForm):
+    action = "override_priority"
+    label = "Override priority"
+
+    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+    def describe(self):
+        data = self.cleaned_data
+        old = self.incident.get_priority_display() or "none"
+        return (
+            f"Priority overridden from {old} to {Priority(data['priority']).label}: "
+            f"{data['reason']}"
+        )
+
+
+ACTION_FORMS = {
+    form.action: form
+    for form in (
+        TriageForm,
+        AcknowledgeForm,
+        MitigateForm,
+        InvestigateForm,
+        ResolveForm,
+        CloseForm,
+        ReopenForm,
+        HoldForm,
+        ResumeForm,
+        CancelForm,
+        ReassignForm,
+        DeclareMajorForm,
+        OverridePriorityForm,
+    )
+}
+
+
+class ReportForm(forms.ModelForm):
+    """The data that logging a new incident needs."""
+
+    class Meta:
+        model = Incident
+        fields = [
+            "title",
+            "description",
+            "source",
+            "detected_at",
+            "started_at",
+            "service",
+            "location",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["detected_at"].initial = timezone.now
+        self.fields["detected_at"].required = True
+        self.fields["source"].initial = Source.WEB
+
+    def clean(self):
+        data = super().clean()
+        started = data.get("started_at")
+        detected = data.get("detected_at")
+        now = timezone.now()
+        if detected and detected > now + datetime.timedelta(minutes=5):
+            self.add_error("detected_at", "The detection time is in the future.")
+        if started and detected and started > detected:
+            self.add_error(
+                "started_at", "The impact cannot start after it was detected."
+            )
+        return data
