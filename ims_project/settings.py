@@ -6,10 +6,17 @@ database in the project folder and DEBUG on.
 
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ims_project.env import env_bool, env_int, env_list, env_str, env_time_zone
+from ims_project.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_log_level,
+    env_str,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,8 +77,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "ims_project.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
@@ -106,6 +114,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -116,8 +125,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "loggers": {
-        "incidents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-        "reviews": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "incidents": {"handlers": ["console"], "level": LOG_LEVEL},
+        "reviews": {"handlers": ["console"], "level": LOG_LEVEL},
     },
 }
 
