@@ -122,7 +122,7 @@ if [ -z "$port" ]; then
 fi
 
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
-echo "with-postgres: PostgreSQL $("$PG_BIN/postgres" --version | awk '{print $NF}') on 127.0.0.1:$port"
+echo "with-postgres: $("$PG_BIN/postgres" --version) on 127.0.0.1:$port"
 
 status=0
 "$@" || status=$?
