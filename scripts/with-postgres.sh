@@ -124,6 +124,21 @@ fi
 export DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres"
 echo "with-postgres: $("$PG_BIN/postgres" --version) on 127.0.0.1:$port"
 
+# The command runs in the background so that a TERM or INT sent to this script
+# alone interrupts `wait` at once, instead of waiting for the command to finish.
+# The trap passes the signal on, waits for the command, and then the EXIT trap
+# removes the cluster. Standard input is passed on explicitly, because a
+# background command would otherwise read from /dev/null.
+"$@" <&0 &
+child=$!
+stop_child() {
+    kill -"$1" "$child" 2>/dev/null || true
+    wait "$child" 2>/dev/null || true
+    exit "$2"
+}
+trap 'stop_child INT 130' INT
+trap 'stop_child TERM 143' TERM
+
 status=0
-"$@" || status=$?
+wait "$child" || status=$?
 exit "$status"
