@@ -1,6 +1,6 @@
 """Settings of the incident management system, read from the environment.
 
-See the README for every variable. Defaults suit local use: an embedded SQLite
+docs/operations.md describes the main variables. Defaults suit local use: an embedded SQLite
 database in the project folder and DEBUG on.
 """
 

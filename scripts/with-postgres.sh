@@ -5,7 +5,7 @@
 #
 # The cluster lives in a fresh temporary folder, listens on 127.0.0.1 only, on a
 # port that was free when the script looked, and trusts local connections. The
-# command sees DATABASE_URL pointing at it. The cluster is stopped and its folder
+# command gets DATABASE_URL pointing at it. The cluster is stopped and its folder
 # removed when the command ends, also when it fails or is interrupted. The
 # script exits with the command's exit status.
 #
@@ -36,8 +36,8 @@ find_pg_bin() {
 
 PG_BIN=$(find_pg_bin)
 
-# PostgreSQL refuses to run as root, so root runs its tools as the postgres user
-# that the Debian package creates; anyone else runs them as themselves.
+# PostgreSQL refuses to run as root. Root therefore runs its tools as the
+# postgres user that the Debian package creates, and anyone else as themselves.
 if [ "$(id -u)" -eq 0 ]; then
     if ! id postgres >/dev/null 2>&1; then
         echo "with-postgres: running as root but the postgres user does not exist." >&2

@@ -131,7 +131,7 @@ def test_reset_passwords_sets_new_ones(roles, debug_on):
         assert user.check_password(password)
 
 
-def test_refused_when_debug_off(roles, settings):
+def test_rejected_when_debug_off(roles, settings):
     settings.DEBUG = False
 
     with pytest.raises(CommandError, match="DEBUG is off.*--force"):
@@ -148,7 +148,7 @@ def test_force_runs_when_debug_off(roles, settings):
     assert User.objects.filter(username__in=DEMO_USERNAMES.values()).count() == 6
 
 
-def test_missing_roles_refused(db, debug_on):
+def test_missing_roles_rejected(db, debug_on):
     with pytest.raises(CommandError, match="Run 'python manage.py setup_roles'"):
         run_command()
 

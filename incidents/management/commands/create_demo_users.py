@@ -101,7 +101,7 @@ class Command(BaseCommand):
         missing = [role for role in ROLES if role not in groups]
         if missing:
             raise CommandError(
-                f"Role groups missing: {', '.join(missing)}. Run "
+                f"Missing role groups: {', '.join(missing)}. Run "
                 "'python manage.py setup_roles' first."
             )
 
@@ -168,7 +168,12 @@ class Command(BaseCommand):
                 f"open incidents ({team.open_incidents})."
             )
         team.members.add(responder)
-        logger.info("demo user %s joined team %s", responder.username, team.pk)
+        logger.info(
+            "demo user %s joined team %s (id %s)",
+            responder.username,
+            team.name,
+            team.pk,
+        )
         return note
 
     def _report_demo_incidents(self, reporter):
