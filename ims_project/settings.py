@@ -1,7 +1,7 @@
 """Settings of the incident management system, read from the environment.
 
-docs/operations.md describes the main variables. Defaults suit local use: an embedded SQLite
-database in the project folder and DEBUG on.
+docs/operations.md describes the main variables. Defaults suit local use: an
+embedded SQLite database in the project folder and DEBUG on.
 """
 
 from pathlib import Path
