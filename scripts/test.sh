@@ -16,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 MODE=${1:-all}
+started=$SECONDS
 VENV=${VENV:-.venv}
 BIN="$VENV/bin"
 
@@ -34,7 +35,7 @@ export AMTOOL_PATH=${AMTOOL_PATH:-/usr/bin/amtool}
 
 step() {
     echo
-    echo "==> $*"
+    echo "==> [$((SECONDS - started)) s] $*"
 }
 
 run_pytest() {
@@ -75,8 +76,6 @@ test_postgres() {
     run_pytest PostgreSQL scripts/with-postgres.sh
 }
 
-started=$SECONDS
-
 if [ "$MODE" != lint ]; then
     step "system packages"
     scripts/system-packages.sh
@@ -95,4 +94,4 @@ case "$MODE" in
     postgres) test_postgres ;;
 esac
 
-step "test $MODE: passed in $((SECONDS - started)) s"
+step "test $MODE: passed"
