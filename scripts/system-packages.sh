@@ -42,5 +42,7 @@ else
 fi
 
 echo "system-packages: installing ${missing[*]}"
-"${as_root[@]}" apt-get update
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+# Retries ride out a dropped connection to the package archive.
+"${as_root[@]}" apt-get -o Acquire::Retries=3 update
+"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
+    apt-get -o Acquire::Retries=3 install -y "${missing[@]}"
