@@ -212,7 +212,20 @@ def test_demo_team_created_without_teams(roles, debug_on):
 
     responder = User.objects.get(username=DEMO_USERNAMES[RESPONDER])
     assert list(responder.teams.values_list("name", flat=True)) == [DEMO_TEAM_NAME]
-    assert f"joined {DEMO_TEAM_NAME}, a new team" in output
+    assert f"joined {DEMO_TEAM_NAME}, because no team has open incidents" in output
+
+
+def test_demo_team_used_without_open_incidents(
+    incident_setup, team, other_team, debug_on
+):
+    # Only cancelled incidents: no team has work for the responder.
+    incident_setup(team, cancel=True)
+
+    run_command()
+
+    responder = User.objects.get(username=DEMO_USERNAMES[RESPONDER])
+    assert list(responder.teams.values_list("name", flat=True)) == [DEMO_TEAM_NAME]
+    assert Team.objects.count() == 3
 
 
 def test_responder_team_kept_on_rerun(roles, debug_on):

@@ -153,15 +153,21 @@ class Command(BaseCommand):
     def _join_responder_team(self, responder):
         """Make the demo responder a member of the team with the most open
         incidents, so that they have incidents to act on, and return a line
-        saying which team. A responder who is in a team already stays as is."""
+        saying which team. Without open incidents the team is "Demo responders".
+        A responder who is in a team already stays as is."""
         current = list(responder.teams.order_by("name").values_list("name", flat=True))
         if current:
             return f"{responder.username} is a member of {', '.join(current)}."
 
         team = busiest_team()
-        if team is None:
-            team = Team.objects.create(name=DEMO_TEAM_NAME)
-            note = f"{responder.username} joined {team.name}, a new team."
+        if team is None or team.open_incidents == 0:
+            # A team without open incidents gives the responder nothing to act
+            # on, so use a team whose name is easy to find when triaging.
+            team, _ = Team.objects.get_or_create(name=DEMO_TEAM_NAME)
+            note = (
+                f"{responder.username} joined {team.name}, because no team has "
+                "open incidents. Triage an incident to it to give them work."
+            )
         else:
             note = (
                 f"{responder.username} joined {team.name}, the team with the most "
