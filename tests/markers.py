@@ -1,8 +1,8 @@
 """Which tests to skip for a missing component, by their pytest markers.
 
-The markers are declared in pyproject.toml. `make test` provides every component,
-so nothing is skipped there: PostgreSQL tests run in its second pass, and CI=true
-turns a missing program into a failure of the test instead of a skip.
+The markers are declared in pyproject.toml. `make test` provides every component:
+postgres_only tests, skipped in its SQLite pass, run in its PostgreSQL pass. With
+CI=true a missing program fails the test instead of skipping it.
 """
 
 import os

@@ -8,7 +8,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SCRIPT = PROJECT_DIR / "scripts" / "with-postgres.sh"
 
-# Prints the URL, proves the server answers a query, then fails on purpose so that
+# Prints the URL, checks that the server runs a query, then fails on purpose so that
 # the test also sees the cleanup after a failing command.
 CLIENT = """
 import os, sys
