@@ -9,9 +9,9 @@
 #
 #     scripts/test.sh [all|lint|sqlite|postgres]
 #
-# "all" (the default) runs every step; the others run only the setup steps that
-# they need and then the named part. PYTEST_ARGS adds arguments to each pytest run, for
-# example PYTEST_ARGS="-k demo_users -x".
+# "all" (the default) runs every step. The others run only the setup steps that
+# they need, then the named part. PYTEST_ARGS adds arguments to each pytest run,
+# for example PYTEST_ARGS="-k demo_users -x".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
