@@ -66,6 +66,7 @@ print(s.getsockname()[1])'
 PG_TMP=""
 PG_DATA=""
 
+# shellcheck disable=SC2317 # called by the trap, which shellcheck cannot follow
 cleanup() {
     local status=$?
     trap - EXIT INT TERM
@@ -131,6 +132,7 @@ echo "with-postgres: $("$PG_BIN/postgres" --version) on 127.0.0.1:$port"
 # background command would otherwise read from /dev/null.
 "$@" <&0 &
 child=$!
+# shellcheck disable=SC2317 # called by the traps below
 stop_child() {
     kill -"$1" "$child" 2>/dev/null || true
     wait "$child" 2>/dev/null || true
