@@ -644,11 +644,10 @@ class Incident(FSMModelMixin, models.Model):
         field=status,
         source=[s for s in Status.values if s not in (Status.CLOSED, Status.CANCELLED)],
         target=None,
+        conditions=[lambda incident: not incident.is_major],
         permission=rules.fsm_permission("declare_major"),
     )
     def declare_major(self, *, reason, at=None):
-        if self.declared_major:
-            raise ValidationError(f"{self.number} is already a major incident.")
         if not (reason or "").strip():
             raise ValidationError({"reason": "Say why this is a major incident."})
         self.declared_major = True
