@@ -529,8 +529,9 @@ class Incident(FSMModelMixin, models.Model):
         target=Status.CLOSED,
         permission=rules.fsm_permission("close"),
     )
-    def close(self, *, closure_verified_by, closure_notes, at=None):
-        if closure_verified_by is None:
+    def close(self, *, closure_verified_by, closure_notes, at=None, automatic=False):
+        # Only the scheduled auto-close closes without a verifying person.
+        if closure_verified_by is None and not automatic:
             raise ValidationError(
                 {"closure_verified_by": "Name who verified the resolution."}
             )
