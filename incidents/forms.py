@@ -68,7 +68,7 @@ class IncidentNumberField(forms.CharField):
 
 
 class ActionForm(forms.Form):
-    """Base of the action forms: knows the incident and the acting user."""
+    """Base of the action forms, bound to the incident and the acting user."""
 
     action = ""
     label = ""

@@ -123,8 +123,8 @@ def next_incident_number():
     transaction.
 
     The UPDATE takes the row's write lock, so two transactions never read the same
-    value; a rolled-back transaction gives its value back, which is fine because no
-    incident ever carried it.
+    value. A rolled-back transaction gives its value back, which is safe because no
+    stored incident ever carried it.
     """
     with transaction.atomic():
         updated = NumberSequence.objects.filter(name="incident").update(
