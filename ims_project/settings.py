@@ -1,17 +1,24 @@
 """Settings of the incident management system, read from the environment.
 
-See the README for every variable. Defaults suit local use: an embedded SQLite
-database in the project folder and DEBUG on.
+docs/operations.md describes the main variables. Defaults suit local use: an
+embedded SQLite database in the project folder and DEBUG on.
 """
 
 import os
 import tempfile
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ims_project.env import env_bool, env_int, env_list, env_str, env_time_zone
+from ims_project.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_log_level,
+    env_str,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,8 +79,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "ims_project.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
@@ -114,6 +122,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -124,8 +133,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "loggers": {
-        "incidents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-        "reviews": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "incidents": {"handlers": ["console"], "level": LOG_LEVEL},
+        "reviews": {"handlers": ["console"], "level": LOG_LEVEL},
     },
 }
 
