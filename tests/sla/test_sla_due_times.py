@@ -12,7 +12,6 @@ from incidents import services, sla
 from incidents.models import HoldPeriod, Incident, ServiceLevelTarget
 from incidents.priority import Priority
 from incidents.roles import INCIDENT_MANAGER
-from tests.sla_fixtures import fast_password_hashing  # noqa: F401
 
 MINUTE = datetime.timedelta(minutes=1)
 HOUR = datetime.timedelta(hours=1)
