@@ -4,10 +4,11 @@ Run after importing the event log, from the project folder:
 
     python benchmarks/sla_crosscheck.py [--batch-size 2000]
 
-For every resolved incident that has a priority and a recorded source verdict
-(Incident.source_made_sla), it computes whether the resolution target was met by
-our targets (reported_at to resolved_at, hold periods and calendars applied) and
-prints a confusion matrix against the source's verdict, overall and per priority.
+It takes every resolved incident that has a priority and a recorded source
+verdict (Incident.source_made_sla). For each, it computes whether our resolution
+target was met, from reported_at to resolved_at with hold periods and calendars
+applied. Then it prints a confusion matrix against the source's verdict, overall
+and per priority.
 It reads only and changes nothing. Exit status 2 when the database has no
 source_made_sla field, which means the importer has not been merged.
 """

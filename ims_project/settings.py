@@ -135,7 +135,7 @@ LOGGING = {
 IMS_AUTO_CLOSE_DAYS = env_int("IMS_AUTO_CLOSE_DAYS", 7, minimum=1)
 
 # Background tasks (django-tasks). The immediate backend runs a task inside the
-# process that enqueues it, after the commit; the database backend stores it for
+# process that enqueues it, after the commit. The database backend stores it for
 # `python manage.py db_worker`, which production should run.
 _TASK_BACKENDS = {
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",

@@ -1,9 +1,9 @@
 """Escalation of service-level targets that became at risk or breached.
 
-``check_service_levels`` is safe to run every minute and from several hosts: a
-ServiceLevelEvent row, unique per incident, target kind and state, is created in
-the same transaction as the timeline entry and the queued notifications, so each
-change is escalated once however often the check runs.
+``check_service_levels`` is safe to run every minute and from several hosts. It
+creates a ServiceLevelEvent row, unique per incident, target kind and state, in
+the same transaction as the timeline entry and the queued notifications. So each
+change is escalated once, however often the check runs.
 """
 
 import dataclasses
@@ -76,8 +76,9 @@ def check_service_levels(now):
             )
             changes = list(_pending_changes(incident, clocks, sent))
             if not changes:
-                # The stored thresholds said at risk but the computation from the
-                # timestamps disagrees: targets changed since the last recompute.
+                # The stored thresholds mark it at risk, but the computation from
+                # the timestamps does not, because targets changed since the last
+                # recompute.
                 if not any(
                     c.state in (sla.AT_RISK, sla.BREACHED) for c in clocks.values()
                 ):

@@ -1,8 +1,9 @@
 """E-mail notifications about service levels and major incidents.
 
-Recipients are computed inside the caller's transaction; the messages go out
-through a background task after the commit, so a slow mail server never holds a
-request or a database transaction.
+Recipients are computed inside the caller's transaction. The messages go out
+through a background task after the commit, so a slow mail server never keeps a
+database transaction open. With the database task backend it does not delay the
+request either.
 """
 
 import logging
@@ -54,8 +55,8 @@ def incident_url(incident):
     try:
         path = incident.get_absolute_url()
     except NoReverseMatch:
-        # NOTE: only while the incident admin is not registered, as in tests of
-        # this module alone; the path is the one the admin serves once it is.
+        # NOTE: this happens only while the incident admin is not registered. The
+        # path is the one that the admin serves once it is.
         path = f"/admin/incidents/incident/{incident.pk}/change/"
     return f"{settings.IMS_BASE_URL}{path}"
 
@@ -63,7 +64,7 @@ def incident_url(incident):
 def queue(subject, body, recipients):
     """Send the message to each recipient after the current transaction commits.
 
-    Returns the sorted recipient list (empty when there is nobody to tell).
+    Returns the sorted recipient list, which is empty when no one opted in.
     """
     recipients = sorted(recipients)
     if recipients:

@@ -44,11 +44,11 @@ BREACHED = "breached"
 MET = "met"
 PAUSED = "paused"
 
-# Statuses in which no clock runs any more, whatever the timestamps say.
+# Statuses in which no clock runs any more, whatever the timestamps contain.
 STOPPED_STATUSES = (Status.CANCELLED,)
 
-# A calendar with no working time would make compute_due loop for ever; a target
-# further than this many days in calendar time is treated as unreachable.
+# A calendar with no working time would make compute_due loop for ever. So a due
+# time further than this many days after the start is treated as unreachable.
 MAX_SEARCH_DAYS = 3 * 366
 
 
@@ -199,10 +199,6 @@ class Clock:
     def time_left(self):
         """Clock time until the due time; negative when overdue."""
         return self.target - self.elapsed
-
-    @property
-    def used_ratio(self):
-        return self.elapsed / self.target
 
 
 def at_risk_duration(duration):
@@ -373,9 +369,9 @@ def breached_or_at_risk(queryset, now):
     """Filter incidents to those whose running response or resolution clock is
     at risk or breached at now, in SQL on the stored thresholds.
 
-    A stored threshold is the moment the clock reaches 75 % (at risk) of its
-    target; being past it with no acknowledgement (or resolution) means the
-    target is at least at risk.
+    A stored at-risk threshold is the moment the clock reaches 75 % of its target.
+    Past it, with no acknowledgement (or resolution), the target is at least at
+    risk.
     """
     running = ~Q(status__in=[Status.CANCELLED, Status.RESOLVED, Status.CLOSED])
     response = Q(acknowledged_at__isnull=True, response_at_risk_at__lte=now)

@@ -52,7 +52,7 @@ def on_transition(sender, instance, name, source, target, **kwargs):
 
     webhooks.emit(
         WebhookEvent.INCIDENT_TRANSITIONED,
-        {
+        lambda: {
             "incident": incident_payload(instance),
             "transition": name,
             "from_state": source,
@@ -84,7 +84,8 @@ def _major_reason(instance, name):
 def on_incident_saved(sender, instance, created, raw=False, **kwargs):
     if created and not raw:
         webhooks.emit(
-            WebhookEvent.INCIDENT_CREATED, {"incident": incident_payload(instance)}
+            WebhookEvent.INCIDENT_CREATED,
+            lambda: {"incident": incident_payload(instance)},
         )
 
 

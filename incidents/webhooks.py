@@ -3,7 +3,7 @@
 ``emit`` stores one WebhookDelivery row per matching subscription inside the
 caller's transaction, and enqueues the sending task only after the commit. So a
 message exists exactly when the change it reports was stored, and a slow
-receiver never holds a database transaction open.
+receiver never keeps a database transaction open.
 
 Every message is a POST of a JSON body with these headers:
 
@@ -32,7 +32,7 @@ from incidents.models import WebhookDelivery, WebhookSubscription
 logger = logging.getLogger(__name__)
 
 USER_AGENT = "IMS-Webhooks/1"
-# The longest single wait between two attempts, whatever the backoff base.
+# Maximum wait between two attempts, whatever the backoff base.
 MAX_BACKOFF_SECONDS = 300
 # Bytes of an error response kept in the delivery log.
 ERROR_BODY_LIMIT = 500
@@ -57,7 +57,9 @@ def encode_body(payload):
 def emit(event, data):
     """Queue a message for every active subscription to event.
 
-    data becomes the "data" member of the body. Returns the deliveries created.
+    data becomes the "data" member of the body. It may be a function returning
+    the dict, which is then called only when some subscription wants the event,
+    so that building it costs no query otherwise. Returns the deliveries created.
     Must run inside the transaction that stores the change it reports, if any.
     """
     subscriptions = [
@@ -67,6 +69,8 @@ def emit(event, data):
     ]
     if not subscriptions:
         return []
+    if callable(data):
+        data = data()
     payload = json.loads(
         encode_body(
             {"event": event, "occurred_at": timezone.now(), "data": data},

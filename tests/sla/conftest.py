@@ -14,8 +14,8 @@ def fast_password_hashing(settings):
 
 
 class Receiver:
-    """A webhook receiver on loopback that records each request and answers
-    with the next status of a script (the last one repeats)."""
+    """A webhook receiver on loopback that records each request and responds
+    with the next status of a script, repeating the last one."""
 
     def __init__(self, statuses):
         self.statuses = list(statuses)
@@ -58,7 +58,8 @@ class Receiver:
 
 @pytest.fixture
 def make_receiver():
-    """Return a factory of loopback receivers, each answering a status script."""
+    """Return a factory of loopback receivers, each responding with a status
+    script."""
     started = []
 
     def factory(statuses=(200,)):
