@@ -3,9 +3,16 @@
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import transaction
 
 from incidents import notifications, webhooks
 from incidents.models import WebhookDelivery, WebhookSubscription
+
+# db_worker calls close_old_connections(), which closes a connection that is
+# inside a transaction, so these tests commit for real. serialized_rollback puts
+# back the rows that migrations created, such as the default targets, after the
+# flush.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 DATABASE_TASKS = {
     "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
@@ -21,9 +28,7 @@ def run_worker():
     call_command("db_worker", "--batch", "--no-startup-delay", "--no-reload")
 
 
-def test_webhook_waits_for_worker(
-    db, database_tasks, make_receiver, fast_webhooks, django_capture_on_commit_callbacks
-):
+def test_webhook_waits_for_worker(database_tasks, make_receiver, fast_webhooks):
     receiver = make_receiver([200])
     WebhookSubscription.objects.create(
         name="Pager",
@@ -32,7 +37,7 @@ def test_webhook_waits_for_worker(
         secret="a-long-shared-secret",
     )
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with transaction.atomic():
         webhooks.emit("sla.breached", {})
     requests_before_worker = len(receiver.requests)
     run_worker()
@@ -42,8 +47,8 @@ def test_webhook_waits_for_worker(
     assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.SUCCEEDED
 
 
-def test_email_waits_for_worker(db, database_tasks, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_email_waits_for_worker(database_tasks):
+    with transaction.atomic():
         notifications.queue("Subject", "Body", {"b@example.com", "a@example.com"})
     sent_before_worker = len(mail.outbox)
     run_worker()
