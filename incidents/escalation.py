@@ -10,6 +10,7 @@ import dataclasses
 import logging
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q
 
 from incidents import notifications, sla, webhooks
 from incidents.models import (
@@ -50,12 +51,47 @@ def _pending_changes(incident, clocks, sent):
             yield clock, ServiceLevelEvent.State.AT_RISK
 
 
-def check_service_levels(now):
+def _unescalated(kind, states=None):
+    events = ServiceLevelEvent.objects.filter(incident=OuterRef("pk"), kind=kind)
+    if states is not None:
+        events = events.filter(state__in=states)
+    return ~Exists(events)
+
+
+def _candidates(now):
+    """Return the incidents with a running clock past a stored threshold whose
+    state there has not been escalated yet.
+
+    Filtering out what was already escalated in SQL keeps a run cheap when many
+    open incidents stay breached for a long time.
+    """
+    breached = [ServiceLevelEvent.State.BREACHED]
+    pending = Q()
+    for kind, stop in (("response", "acknowledged_at"), ("resolution", "resolved_at")):
+        running = Q(**{f"{stop}__isnull": True})
+        new_breach = Q(**{f"{kind}_due_at__lte": now}) & _unescalated(kind, breached)
+        new_risk = Q(**{f"{kind}_at_risk_at__lte": now}) & _unescalated(kind)
+        pending |= running & (new_breach | new_risk)
+    return sla.breached_or_at_risk(Incident.objects.all(), now).filter(pending)
+
+
+def check_service_levels(now, *, notify=True):
     """Escalate every target that is at risk or breached at now and was not
-    escalated in that state before. Returns a CheckResult with counts."""
+    escalated in that state before. Returns a CheckResult with counts.
+
+    With notify=False the changes are recorded (event and timeline entry) but no
+    e-mail or webhook is sent, which suits the first run after an import of old
+    incidents.
+    """
     result = CheckResult()
-    candidates = sla.breached_or_at_risk(Incident.objects.all(), now)
-    ids = list(candidates.order_by("pk").values_list("pk", flat=True))
+    # One run shares the recipients and subscriptions: they rarely change within
+    # a minute, and reading them per escalation would cost queries per incident.
+    context = {
+        "notify": notify,
+        "recipients": {},
+        "subscriptions": webhooks.active_subscriptions() if notify else [],
+    }
+    ids = list(_candidates(now).order_by("pk").values_list("pk", flat=True))
     targets = sla.targets_by_key()
     for start in range(0, len(ids), BATCH_SIZE):
         batch_ids = ids[start : start + BATCH_SIZE]
@@ -85,13 +121,13 @@ def check_service_levels(now):
                     result.skipped_stale += 1
                 continue
             for clock, state in changes:
-                if _escalate(incident, clock, state):
+                if _escalate(incident, clock, state, context):
                     result.escalated += 1
     return result
 
 
-def _escalate(incident, clock, state):
-    """Record and notify one change; returns False if another run did it first."""
+def _escalate(incident, clock, state, context):
+    """Record and notify one change. Returns False if another run did it first."""
     try:
         with transaction.atomic():
             ServiceLevelEvent.objects.create(
@@ -100,18 +136,26 @@ def _escalate(incident, clock, state):
                 state=state,
                 due_at=clock.due_at or clock.at_risk_at,
             )
-            recipients = notifications.notify_service_level(incident, clock, state)
+            recipients = []
+            if context["notify"]:
+                recipients = notifications.notify_service_level(
+                    incident, clock, state, cache=context["recipients"]
+                )
             label = (
                 "breached" if state == ServiceLevelEvent.State.BREACHED else "at risk"
             )
             due = clock.due_at.isoformat() if clock.due_at else "paused"
+            if context["notify"]:
+                outcome = f"Notified {len(recipients)} recipients."
+            else:
+                outcome = "Recorded without notifications."
             TimelineEntry.objects.create(
                 incident=incident,
                 kind=TimelineEntry.Kind.SERVICE_LEVEL,
                 actor_label="service level check",
                 message=(
-                    f"{clock.kind.capitalize()} target {label} (target {clock.target}, "
-                    f"due {due}); notified {len(recipients)} recipients."
+                    f"{clock.kind.capitalize()} target {label} (target "
+                    f"{clock.target}, due {due}). {outcome}"
                 ),
                 data={
                     "target_kind": clock.kind,
@@ -138,6 +182,7 @@ def _escalate(incident, clock, state):
                     "due_at": clock.due_at,
                     "elapsed_seconds": int(clock.elapsed.total_seconds()),
                 },
+                subscriptions=context["subscriptions"],
             )
     except IntegrityError:
         logger.info(

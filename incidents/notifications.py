@@ -106,9 +106,13 @@ def notify_major_incident(incident, reason):
     return queue(subject, body, incident_manager_emails(Topic.MAJOR_INCIDENT))
 
 
-def notify_service_level(incident, clock, state):
+def notify_service_level(incident, clock, state, *, cache=None):
     """Tell the assignment group and the incident managers that a target of the
-    incident is at risk or breached. Returns the recipients."""
+    incident is at risk or breached. Returns the recipients.
+
+    cache, a dict kept by the caller for one run, saves the recipient queries
+    for teams and topics already seen.
+    """
     topic = Topic.SLA_BREACHED if state == "breached" else Topic.SLA_AT_RISK
     word = "BREACHED" if state == "breached" else "at risk"
     subject = (
@@ -128,6 +132,12 @@ def notify_service_level(incident, clock, state):
         f"Assignee: {incident.assignee or 'nobody'}\n\n"
         f"{incident_url(incident)}\n"
     )
-    recipients = team_emails(incident.assignment_group, topic)
-    recipients |= incident_manager_emails(topic)
-    return queue(subject, body, recipients)
+    if cache is None:
+        cache = {}
+    team_key = ("team", incident.assignment_group_id, topic)
+    if team_key not in cache:
+        cache[team_key] = team_emails(incident.assignment_group, topic)
+    managers_key = ("managers", topic)
+    if managers_key not in cache:
+        cache[managers_key] = incident_manager_emails(topic)
+    return queue(subject, body, cache[team_key] | cache[managers_key])

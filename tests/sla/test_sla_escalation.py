@@ -181,25 +181,41 @@ def test_resolution_breach_is_escalated_separately(make_incident, addressed):
     assert events == {("resolution", "breached")}
 
 
-def test_check_queries_do_not_grow_per_incident(
+def test_check_skips_escalated_incidents_in_sql(
     make_incident, addressed, django_assert_max_num_queries
 ):
     first = make_incident("triaged")
     for _ in range(3):
         make_incident("triaged")
     now = first.reported_at + 5 * HOUR
-    # Pre-mark every breach so that the check only reads.
+    # Pre-mark every breach, so that nothing is left to escalate.
     for incident in Incident.objects.all():
         ServiceLevelEvent.objects.create(
             incident=incident, kind="response", state="breached", due_at=now
         )
 
-    # Candidate ids, targets, incidents, hold periods, sent markers.
-    with django_assert_max_num_queries(5):
+    # Subscriptions, candidate ids and targets; no incident is read.
+    with django_assert_max_num_queries(3):
         result = check_service_levels(now)
 
-    assert result.checked == 4
+    assert result.checked == 0
     assert result.escalated == 0
+
+
+def test_at_risk_marker_keeps_incident_candidate_for_breach(make_incident, addressed):
+    incident = make_incident("triaged")
+    ServiceLevelEvent.objects.create(
+        incident=incident,
+        kind="response",
+        state="at_risk",
+        due_at=incident.response_due_at,
+    )
+
+    at_risk_only = check_service_levels(incident.reported_at + 3.5 * HOUR)
+    breached = check_service_levels(incident.reported_at + 5 * HOUR)
+
+    assert at_risk_only.checked == 0
+    assert breached.escalated == 1
 
 
 def test_declare_major_notifies_incident_managers(
@@ -266,3 +282,34 @@ def test_event_records_due_time(make_incident, addressed):
 
     event = ServiceLevelEvent.objects.get(incident=incident)
     assert event.due_at == incident.response_due_at
+
+
+def test_no_notify_records_without_sending(
+    make_incident, addressed, subscription, django_capture_on_commit_callbacks
+):
+    incident = age(make_incident("triaged"), 5 * HOUR)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("check_service_levels", "--no-notify")
+        call_command("check_service_levels")
+
+    assert sla_entries(incident).count() == 1
+    assert "without notifications" in sla_entries(incident).get().message
+    assert mail.outbox == []
+    assert WebhookDelivery.objects.count() == 0
+
+
+def test_escalation_reads_recipients_once_per_run(
+    make_incident, addressed, django_assert_max_num_queries
+):
+    first = make_incident("triaged")
+    for _ in range(3):
+        make_incident("triaged")
+
+    # Six reads: subscriptions, candidate ids, targets, incidents, hold periods
+    # and markers. Per escalation a savepoint, the marker, the timeline
+    # entry and the release; once per run the team's and the managers' addresses.
+    with django_assert_max_num_queries(6 + 4 * 4 + 2):
+        result = check_service_levels(first.reported_at + 5 * HOUR)
+
+    assert result.escalated == 4

@@ -11,8 +11,16 @@ class Command(BaseCommand):
         "every minute."
     )
 
-    def handle(self, *args, **options):
-        result = check_service_levels(timezone.now())
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--no-notify",
+            action="store_true",
+            help="Record the changes in the timeline but send no e-mail or webhook; "
+            "for the first run after importing old incidents.",
+        )
+
+    def handle(self, *args, no_notify, **options):
+        result = check_service_levels(timezone.now(), notify=not no_notify)
         self.stdout.write(
             f"Checked {result.checked} incidents at risk or breached, escalated "
             f"{result.escalated} changes, skipped {result.skipped_stale} with stale "
