@@ -5,13 +5,15 @@ Run against an empty, throwaway database, from the project folder:
     DATABASE_URL=sqlite:////tmp/sla-bench.sqlite3 TASKS_BACKEND=database \\
         python benchmarks/sla_scale.py --incidents 20000
 
-It migrates the database, inserts synthetic incidents (P1 to P5, one in ten with a
-closed hold period, reported over the last 30 days), then times:
-recompute_service_levels with every row changed and with none changed,
-check_service_levels on its first run (escalating) and second run (idempotent),
-and the breached_or_at_risk filter. TASKS_BACKEND=database keeps the e-mails
-and webhooks queued, so the timings exclude sending them. It refuses to run on a
-database that already has incidents.
+It migrates the database and inserts synthetic incidents: P1 to P5, one in ten
+with a closed hold period, reported over the last 30 days. Then it times
+recompute_service_levels with every row changed and with none changed, the
+breached_or_at_risk filter, and check_service_levels on its first run
+(escalating) and second run (nothing left to escalate).
+
+TASKS_BACKEND=database keeps the e-mails and webhooks queued, so the timings
+exclude sending them. The script refuses to run on a database that already has
+incidents.
 """
 
 import argparse

@@ -59,11 +59,11 @@ def _unescalated(kind, states=None):
 
 
 def _candidates(now):
-    """Return the incidents with a running clock past a stored threshold whose
-    state there has not been escalated yet.
+    """Return the incidents with a running clock past a stored threshold, unless
+    that state of that clock was already escalated.
 
-    Filtering out what was already escalated in SQL keeps a run cheap when many
-    open incidents stay breached for a long time.
+    Filtering in SQL keeps a run cheap when many open incidents stay breached
+    for a long time.
     """
     breached = [ServiceLevelEvent.State.BREACHED]
     pending = Q()
@@ -84,8 +84,8 @@ def check_service_levels(now, *, notify=True):
     incidents.
     """
     result = CheckResult()
-    # One run shares the recipients and subscriptions: they rarely change within
-    # a minute, and reading them per escalation would cost queries per incident.
+    # One run reads the recipients and subscriptions once, because they rarely
+    # change within a minute and reading them per escalation costs queries.
     context = {
         "notify": notify,
         "recipients": {},
