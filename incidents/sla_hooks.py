@@ -1,6 +1,8 @@
 """Signal receivers that keep due times current and emit notifications and
 webhooks when incidents change. Connected in IncidentsConfig.ready()."""
 
+import contextlib
+import contextvars
 import logging
 
 from django.db.models.signals import post_save
@@ -11,6 +13,24 @@ from incidents.models import Incident, WebhookEvent
 from incidents.priority import Priority
 
 logger = logging.getLogger(__name__)
+
+_silenced = contextvars.ContextVar("incidents_sla_hooks_silenced", default=False)
+
+
+@contextlib.contextmanager
+def silenced():
+    """Send no notification and no webhook for incident changes made inside the
+    block; due times are still refreshed.
+
+    For bulk work on history, such as an import of old incidents, which must not
+    e-mail the incident managers about every past P1.
+    """
+    token = _silenced.set(True)
+    try:
+        yield
+    finally:
+        _silenced.reset(token)
+
 
 # Actions after which the clocks may have moved: every status change, plus the
 # state-keeping actions that change the priority.
@@ -44,6 +64,8 @@ def on_transition(sender, instance, name, source, target, **kwargs):
         return
     if target is not None or name in _KEEPING_ACTIONS_THAT_MOVE_CLOCKS:
         sla.refresh_due_times(instance)
+    if _silenced.get():
+        return
 
     reason = _major_reason(instance, name)
     if reason:
@@ -82,7 +104,7 @@ def _major_reason(instance, name):
 
 
 def on_incident_saved(sender, instance, created, raw=False, **kwargs):
-    if created and not raw:
+    if created and not raw and not _silenced.get():
         webhooks.emit(
             WebhookEvent.INCIDENT_CREATED,
             lambda: {"incident": incident_payload(instance)},

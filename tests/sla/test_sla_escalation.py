@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
-from incidents import services, sla
+from incidents import services, sla, sla_hooks
 from incidents.escalation import check_service_levels
 from incidents.models import (
     Incident,
@@ -313,3 +313,18 @@ def test_escalation_reads_recipients_once_per_run(
         result = check_service_levels(first.reported_at + 5 * HOUR)
 
     assert result.escalated == 4
+
+
+def test_silenced_block_sends_nothing_but_sets_due_times(
+    make_incident, addressed, subscription, django_capture_on_commit_callbacks
+):
+    subscription.events = ["incident.created", "incident.transitioned"]
+    subscription.save()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with sla_hooks.silenced():
+            incident = make_incident("triaged", impact=1, urgency=1)
+
+    assert incident.response_due_at == incident.reported_at + 15 * MINUTE
+    assert mail.outbox == []
+    assert WebhookDelivery.objects.count() == 0
