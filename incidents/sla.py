@@ -170,15 +170,18 @@ def compute_due(start, duration, holds=(), calendar=None):
     remaining = duration
     if remaining <= ZERO:
         return start
-    horizon = _far_future(start)
-    open_hold_starts = [began for began, ended in holds if ended is None]
+    # The clock never runs after an open hold starts, so the search can stop
+    # there instead of walking the calendar up to the far horizon.
+    horizon = min(
+        [_far_future(start), *(began for began, ended in holds if ended is None)]
+    )
+    if horizon <= start:
+        return None
     for begin, finish in _running_intervals(start, horizon, holds, calendar):
         length = finish - begin
         if length >= remaining:
             return begin + remaining
         remaining -= length
-        if open_hold_starts and finish >= min(open_hold_starts):
-            return None
     return None
 
 

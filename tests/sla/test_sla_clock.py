@@ -262,3 +262,18 @@ def test_evaluate_while_on_hold_is_paused():
     assert clock.state == sla.PAUSED
     assert clock.elapsed == hours(1)
     assert clock.due_at is None
+
+
+def test_open_hold_pauses_business_hours_due():
+    start = at(2026, 3, 2, 8)  # Monday 09:00 Paris
+    holds = [(at(2026, 3, 2, 9), None)]
+
+    due = sla.compute_due(start, hours(4), holds, calendar=PARIS_OFFICE)
+
+    assert due is None
+
+
+def test_open_hold_before_start_pauses_due():
+    holds = [(at(2026, 3, 2, 8), None)]
+
+    assert sla.compute_due(at(2026, 3, 2, 9), hours(1), holds) is None
