@@ -175,7 +175,7 @@ def test_fall_back_shifts_opening_in_utc():
     assert due == at(2026, 10, 25, 8)
 
 
-def test_around_the_clock_target_counts_real_hours_across_dst():
+def test_24x7_due_ignores_dst_change():
     # 24 hours of elapsed time, although the Paris wall clock moves 25 hours.
     start = at(2026, 10, 24, 12)
 
@@ -236,7 +236,7 @@ def test_evaluate_state(now, stopped_at, state, settings):
     assert clock.state == state
 
 
-def test_evaluate_at_risk_at_is_three_quarters_of_target():
+def test_at_risk_at_three_quarters_of_target():
     clock = sla.evaluate(
         "resolution", at(2026, 3, 2, 9), hours(4), None, [], None, at(2026, 3, 2, 9)
     )

@@ -77,7 +77,7 @@ def test_service_target_overrides_default(make_incident, service):
     assert incident.resolution_due_at == incident.reported_at + 6 * HOUR
 
 
-def test_hold_pauses_and_resume_moves_due_by_hold_length(make_incident, users):
+def test_resume_moves_due_by_hold_length(make_incident, users):
     manager = users[INCIDENT_MANAGER]
     incident = make_incident("in_progress")
     due_before = incident.resolution_due_at
