@@ -11,6 +11,8 @@ from incidents.models import (
     Incident,
     NotificationPreference,
     ServiceLevelTarget,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from incidents.roles import INCIDENT_MANAGER, REPORTER, RESPONDER
 from tests.conftest import PASSWORD
@@ -275,3 +277,54 @@ def test_second_preference_row_cannot_be_added(users, client_for):
     response = client.get(reverse("admin:incidents_notificationpreference_add"))
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "url_name",
+    [
+        "admin:incidents_serviceleveltarget_changelist",
+        "admin:incidents_serviceleveltarget_add",
+        "admin:incidents_businesshourscalendar_changelist",
+        "admin:incidents_businesshourscalendar_add",
+        "admin:incidents_servicelevelevent_changelist",
+        "admin:incidents_webhooksubscription_changelist",
+        "admin:incidents_webhooksubscription_add",
+        "admin:incidents_webhookdelivery_changelist",
+        "admin:incidents_notificationpreference_changelist",
+        "admin:incidents_notificationpreference_add",
+    ],
+)
+def test_admin_pages_render_for_manager(users, client_for, url_name):
+    client = client_for(users[INCIDENT_MANAGER])
+
+    response = client.get(reverse(url_name))
+
+    assert response.status_code == 200
+
+
+def test_failed_delivery_can_be_sent_again(
+    users, client_for, make_receiver, fast_webhooks, django_capture_on_commit_callbacks
+):
+    receiver = make_receiver([200])
+    subscription = WebhookSubscription.objects.create(
+        name="Pager", url=receiver.url, events=["sla.breached"], secret="x" * 16
+    )
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event="sla.breached",
+        payload={},
+        status=WebhookDelivery.Status.FAILED,
+        attempts=3,
+    )
+    client = client_for(users[INCIDENT_MANAGER])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("admin:incidents_webhookdelivery_changelist"),
+            {"action": "send_again", "_selected_action": [delivery.pk]},
+        )
+
+    delivery.refresh_from_db()
+    assert delivery.status == WebhookDelivery.Status.SUCCEEDED
+    assert delivery.attempts == 1
+    assert len(receiver.requests) == 1
