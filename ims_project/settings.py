@@ -127,6 +127,9 @@ LOGGING = {
     "loggers": {
         "incidents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
         "reviews": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        # Task failures of the e-mail and webhook tasks, and the db_worker's log.
+        "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
     },
 }
 

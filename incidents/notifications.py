@@ -7,6 +7,7 @@ request either.
 """
 
 import logging
+import smtplib
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -85,8 +86,19 @@ def send_now(subject, body, recipients):
         EmailMessage(subject, body, settings.DEFAULT_FROM_EMAIL, [address])
         for address in recipients
     ]
-    with get_connection() as connection:
-        sent = connection.send_messages(messages) or 0
+    try:
+        with get_connection() as connection:
+            sent = connection.send_messages(messages) or 0
+    except (smtplib.SMTPException, OSError) as error:
+        # Re-raised so that the task is marked failed; logged here with the
+        # subject, because the task log shows only the task id.
+        logger.error(
+            "sending %s notification e-mails failed (%s): %s",
+            len(messages),
+            subject,
+            error,
+        )
+        raise
     logger.info("sent %s of %s notification e-mails: %s", sent, len(messages), subject)
     return sent
 
