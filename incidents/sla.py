@@ -454,6 +454,31 @@ def badge_for_stored(incident, now):
     }
 
 
+def clocks_for_display(incident, now):
+    """Return the exact clocks of one incident as a list of plain dicts, for a
+    detail page or an API: one per target, response first, or [] when no target
+    applies. Costs two to three queries; use badge_for_stored on list pages.
+
+    Each dict has kind, target, due_at, at_risk_at, state, label, elapsed,
+    time_left (negative when overdue) and paused.
+    """
+    clocks = evaluate_incident(incident, now)
+    return [
+        {
+            "kind": kind,
+            "target": clock.target,
+            "due_at": clock.due_at,
+            "at_risk_at": clock.at_risk_at,
+            "state": clock.state,
+            "label": BADGE_LABELS[clock.state],
+            "elapsed": clock.elapsed,
+            "time_left": clock.time_left,
+            "paused": clock.paused,
+        }
+        for kind, clock in clocks.items()
+    ]
+
+
 def format_time_left(time_left):
     """Return time left as text such as "2 h 05 min left" or "1 d 3 h overdue"."""
     if time_left is None:

@@ -328,3 +328,21 @@ def test_failed_delivery_can_be_sent_again(
     assert delivery.status == WebhookDelivery.Status.SUCCEEDED
     assert delivery.attempts == 1
     assert len(receiver.requests) == 1
+
+
+def test_clocks_for_display_of_paused_incident(make_incident):
+    incident = make_incident("on_hold")
+
+    rows = sla.clocks_for_display(incident, incident.reported_at + HOUR)
+
+    assert [row["kind"] for row in rows] == ["response", "resolution"]
+    assert rows[0]["state"] == sla.PAUSED
+    assert rows[0]["due_at"] is None
+    assert rows[0]["paused"] is True
+    assert rows[0]["label"] == "Paused"
+
+
+def test_clocks_for_display_without_priority(make_incident):
+    incident = make_incident("new")
+
+    assert sla.clocks_for_display(incident, incident.reported_at) == []
