@@ -65,6 +65,19 @@ def env_int(name, default, minimum=None):
     return value
 
 
+def env_float(name, default, minimum=None):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
 def env_list(name, default=()):
     """Return a comma-separated variable as a list of non-empty, stripped items."""
     raw = env_str(name)

@@ -283,6 +283,22 @@ class Incident(FSMModelMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Service-level due times, derived by incidents.sla from the timestamps above
+    # and the hold periods, and stored only so that queues can filter on them.
+    # Null when no target applies or while the clock is paused before reaching them.
+    response_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    response_at_risk_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    resolution_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    resolution_at_risk_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+
     workaround = models.TextField(blank=True)
     investigation_notes = models.TextField(blank=True)
     resolution_code = models.CharField(
@@ -759,3 +775,6 @@ class TimelineEntry(models.Model):
         if self.actor_id:
             return self.actor.get_username()
         return self.actor_label or "system"
+
+
+from incidents.models_sla import *  # noqa: E402, F401, F403
