@@ -21,7 +21,28 @@ def pytest_collection_modifyitems(config, items):
     from django.db import connection
 
     for item in items:
+        _restore_migration_data_in_transactional_tests(item)
         names = {marker.name for marker in item.iter_markers()}
         reason = skip_reason(names, connection.vendor, os.environ)
         if reason:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def _restore_migration_data_in_transactional_tests(item):
+    """Give every transactional test serialized_rollback.
+
+    A transactional test ends with a flush that also deletes the rows that data
+    migrations and post_migrate created: permissions, default service-level
+    targets, the number counter. With serialized_rollback each such test starts
+    from a copy of the freshly migrated database instead, whatever ran before.
+    """
+    marker = item.get_closest_marker("django_db")
+    fixtures = getattr(item, "fixturenames", ())
+    transactional = "live_server" in fixtures or "transactional_db" in fixtures
+    if marker is not None:
+        transactional = transactional or marker.kwargs.get("transaction", False)
+    if not transactional:
+        return
+    kwargs = dict(marker.kwargs) if marker is not None else {}
+    kwargs.update(transaction=True, serialized_rollback=True)
+    item.add_marker(pytest.mark.django_db(**kwargs))
