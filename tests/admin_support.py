@@ -1,0 +1,167 @@
+"""Data builders for the admin and browser tests.
+
+``bulk_incidents`` inserts many incidents in one statement for query-count tests;
+``seed_demo`` walks a realistic set of incidents through the services, as
+operators would, for browser tests and screenshots.
+"""
+
+import datetime
+
+from django.utils import timezone
+
+from incidents import services
+from incidents.models import (
+    Category,
+    Incident,
+    Service,
+    Status,
+    format_incident_number,
+)
+from incidents.roles import INCIDENT_MANAGER, REPORTER
+
+
+def bulk_incidents(count, *, service, team, category, start=1, now=None, **fields):
+    """Insert count incidents (no timeline) in one query; numbers start at start.
+
+    Priorities, states and ages vary with the index so that every filter and
+    queue matches some rows.
+    """
+    now = now or timezone.now()
+    states = [
+        Status.NEW,
+        Status.TRIAGED,
+        Status.IN_PROGRESS,
+        Status.MITIGATED,
+        Status.RESOLVED,
+        Status.ON_HOLD,
+        Status.CLOSED,
+    ]
+    rows = []
+    for index in range(start, start + count):
+        state = states[index % len(states)]
+        triaged = state != Status.NEW
+        values = {
+            "number": format_incident_number(100_000 + index),
+            "title": f"Bulk incident {index}",
+            "description": "Inserted for a query-count test.",
+            "source": "api",
+            "status": state,
+            "detected_at": now - datetime.timedelta(hours=index),
+            "reported_at": now - datetime.timedelta(hours=index),
+            "category": category if triaged else None,
+            "service": service,
+            "impact": (index % 3) + 1 if triaged else None,
+            "urgency": ((index // 3) % 3) + 1 if triaged else None,
+            "priority": (index % 5) + 1 if triaged else None,
+            "assignment_group": team if triaged else None,
+        }
+        values.update(fields)
+        rows.append(Incident(**values))
+    return Incident.objects.bulk_create(rows)
+
+
+DEMO = [
+    # title, service, state, impact, urgency
+    (
+        "Checkout returns HTTP 502 for all card payments",
+        "Payments API",
+        "in_progress",
+        1,
+        1,
+    ),
+    (
+        "VPN concentrator drops sessions every 20 minutes",
+        "Remote access VPN",
+        "investigating",
+        2,
+        1,
+    ),
+    ("Nightly invoice export missing EU customers", "Billing batch", "mitigated", 2, 2),
+    ("Login page slow for SSO users (8 s)", "Single sign-on", "triaged", 2, 2),
+    ("Printer queue on floor 4 stuck", "Office printing", "on_hold", 3, 3),
+    ("Disk 91% full on db-orders-02", "Orders database", "resolved", 2, 1),
+    ("Mobile app crashes on Android 15 at start", "Mobile app", "new", None, None),
+    ("Email delivery to Outlook.com delayed", "Mail relay", "triaged", 2, 3),
+    (
+        "Search results empty for product codes with dashes",
+        "Catalogue search",
+        "in_progress",
+        3,
+        2,
+    ),
+    (
+        "Certificate for api.example.internal expires in 3 days",
+        "Payments API",
+        "new",
+        None,
+        None,
+    ),
+    (
+        "Warehouse scanners cannot reach inventory service",
+        "Inventory service",
+        "resolved",
+        1,
+        2,
+    ),
+    ("Wi-Fi guest portal shows blank page", "Guest Wi-Fi", "closed", 3, 2),
+]
+
+
+def seed_demo(users, *, team, other_team):
+    """Create services, categories and the DEMO incidents, walked to their states
+    by the incident manager. Returns the incidents by title."""
+    manager = users[INCIDENT_MANAGER]
+    reporter = users[REPORTER]
+    network = Category.objects.get_or_create(name="Application", parent=None)[0]
+    outage = Category.objects.get_or_create(name="Outage", parent=network)[0]
+    created = {}
+    for title, service_name, state, impact, urgency in DEMO:
+        service, _ = Service.objects.get_or_create(
+            name=service_name,
+            defaults={"owning_team": team if len(created) % 3 else other_team},
+        )
+        incident = services.report_incident(
+            reporter,
+            {
+                "title": title,
+                "description": f"{title}. Reported by the service desk after calls.",
+                "source": "phone",
+                "detected_at": timezone.now(),
+                "service": service.pk,
+            },
+        )
+        path = {
+            "new": [],
+            "triaged": ["triage"],
+            "in_progress": ["triage", "acknowledge"],
+            "mitigated": ["triage", "acknowledge", "mitigate"],
+            "investigating": ["triage", "acknowledge", "investigate"],
+            "resolved": ["triage", "acknowledge", "resolve"],
+            "closed": ["triage", "acknowledge", "resolve", "close"],
+            "on_hold": ["triage", "hold"],
+        }[state]
+        owner = service.owning_team or team
+        data = {
+            "triage": {
+                "category": outage.pk,
+                "service": service.pk,
+                "impact": impact,
+                "urgency": urgency,
+                "assignment_group": owner.pk,
+            },
+            "acknowledge": {},
+            "mitigate": {"workaround": "Failed over to the standby node."},
+            "investigate": {"investigation_notes": "Collecting logs from the edge."},
+            "resolve": {
+                "resolution_code": "configuration",
+                "resolution_notes": "Raised the connection pool limit.",
+                "recovery_notes": "Error rate back to baseline.",
+                "root_cause": "Pool exhausted after a traffic spike.",
+            },
+            "close": {"closure_notes": "Confirmed by the caller."},
+            "hold": {"hold_reason": "vendor", "hold_note": "Waiting for the vendor."},
+        }
+        for action in path:
+            incident = services.run_action(incident, action, manager, data[action])
+        created[title] = incident
+    return created
