@@ -7,6 +7,7 @@ operators would, for browser tests and screenshots.
 
 import datetime
 
+import pytest
 from django.utils import timezone
 
 from incidents import services
@@ -165,3 +166,10 @@ def seed_demo(users, *, team, other_team):
             incident = services.run_action(incident, action, manager, data[action])
         created[title] = incident
     return created
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Hash the test users' passwords with MD5: the default PBKDF2 rounds take a
+    noticeable time per user, and these tests create eight users per test."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -3,13 +3,15 @@
 Every badge carries its text: colour helps scanning but is never the only signal.
 """
 
+from urllib.parse import urlencode
+
 from django import template
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from incidents.admin_queues import dashboard_figures, queues_for
+from incidents.admin_queues import dashboard_figures, queues_for, start_of_today
 from incidents.models import OPEN_STATES, Status
 from incidents.priority import Priority
 from incidents.rules import visible_incidents
@@ -101,7 +103,6 @@ def incident_dashboard(context):
         }
         for queue in queues_for(user)
     ]
-    today = timezone.localtime(now).date()
     # The second and last query: the oldest open incident itself, so that the
     # figure links to it.
     oldest = (
@@ -118,7 +119,9 @@ def incident_dashboard(context):
         "open_total": sum(row["count"] for row in by_state),
         "open_url": changelist_url("queue=open"),
         "new_today": figures["new_today"],
-        "new_today_url": changelist_url(f"reported_at__gte={today.isoformat()}"),
+        "new_today_url": changelist_url(
+            urlencode({"reported_at__gte": str(start_of_today(now))})
+        ),
         "major_open": figures["queue_major"],
         "major_url": changelist_url("queue=major"),
         "mine": figures["queue_mine"],
