@@ -407,11 +407,6 @@ class IncidentAdmin(admin.ModelAdmin):
         except ValidationError as error:
             raise SaveRefused(" ".join(error.messages)) from error
 
-    def save_related(self, request, form, formsets, change):
-        # The inline is read-only and the editable fields hold no many-to-many
-        # relation, so there is nothing else to save.
-        pass
-
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
