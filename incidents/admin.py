@@ -49,6 +49,17 @@ from incidents.templatetags.incident_admin import (
 # Timeline entries shown on the change page; the rest are one link away.
 TIMELINE_LIMIT = 20
 RELATED_LIMIT = 10
+# Fields of an incident listed by number; Incident.from_db reads version, so
+# leaving it out would cost one query per row.
+SUMMARY_FIELDS = (
+    "pk",
+    "number",
+    "title",
+    "status",
+    "priority",
+    "declared_major",
+    "version",
+)
 RELATED_WINDOW_DAYS = 7
 
 NUMBER_SEARCH = re.compile(r"^(?:INC)?(\d+)$", re.IGNORECASE)
@@ -446,16 +457,12 @@ class IncidentAdmin(admin.ModelAdmin):
                 visible.filter(service=incident.service_id, reported_at__gte=since)
                 .exclude(pk=incident.pk)
                 .order_by("-reported_at")
-                .only("pk", "number", "title", "status", "priority", "declared_major")[
-                    :RELATED_LIMIT
-                ]
+                .only(*SUMMARY_FIELDS)[:RELATED_LIMIT]
             )
         duplicates = list(
             visible.filter(duplicate_of=incident.pk)
             .order_by("-reported_at")
-            .only("pk", "number", "title", "status", "priority", "declared_major")[
-                :RELATED_LIMIT
-            ]
+            .only(*SUMMARY_FIELDS)[:RELATED_LIMIT]
         )
         return {
             "incident": incident,

@@ -109,7 +109,7 @@ def incident_dashboard(context):
         visible_incidents(user)
         .open()
         .order_by("reported_at", "id")
-        .only("pk", "number", "title", "reported_at")
+        .only("pk", "number", "title", "reported_at", "version")
         .first()
     )
     return {
