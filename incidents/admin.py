@@ -67,6 +67,8 @@ NUMBER_SEARCH = re.compile(r"^(?:INC)?(\d+)$", re.IGNORECASE)
 admin.site.site_header = "Incident management"
 admin.site.site_title = "Incident management"
 admin.site.index_title = "Operations dashboard"
+# The incident list needs the width more than a second copy of the app list.
+admin.site.enable_nav_sidebar = False
 
 
 @admin.register(Team)
@@ -234,6 +236,12 @@ def fieldset_names(fieldsets):
 
 CHANGE_FIELD_NAMES = tuple(fieldset_names(CHANGE_FIELDSETS))
 
+# States in which a later stage's section is shown unfolded.
+SECTION_STATES = {
+    "Response": ("mitigated", "investigating", "resolved", "closed"),
+    "Resolution and closure": ("resolved", "closed"),
+}
+
 
 class SaveRefused(Exception):
     """Raised inside the admin's save transaction to roll it back and show the
@@ -250,7 +258,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "priority_column",
         "major",
         "service",
-        "assignment_group",
+        "team",
         "assignee",
         "age_column",
     )
@@ -300,6 +308,10 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="major")
     def major(self, incident):
         return major_badge(incident)
+
+    @admin.display(description="team", ordering="assignment_group__name")
+    def team(self, incident):
+        return incident.assignment_group or "-"
 
     @admin.display(description="age", ordering="-reported_at")
     def age_column(self, incident):
@@ -356,7 +368,25 @@ class IncidentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": ReportForm.Meta.fields})]
-        return CHANGE_FIELDSETS
+        # Sections of later stages start folded until the incident gets there,
+        # which keeps the timeline near the top of the page.
+        editable = rules.editable_fields(request.user, obj)
+        fieldsets = []
+        for title, options in CHANGE_FIELDSETS:
+            stage_states = SECTION_STATES.get(title)
+            names = set(fieldset_names([(title, options)]))
+            if stage_states and obj.status not in stage_states and not names & editable:
+                options = {**options, "classes": ("collapse",)}
+            fieldsets.append((title, options))
+        return fieldsets
+
+    def render_change_form(
+        self, request, context, add=False, change=False, form_url="", obj=None
+    ):
+        # Adding another incident from a change page is a report, made from
+        # the list; the button would only crowd the actions.
+        context["show_save_and_add_another"] = False
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:

@@ -376,9 +376,7 @@ class Incident(FSMModelMixin, models.Model):
             # the number prefix search, which PostgreSQL can serve from a btree
             # only with the pattern operator class.
             models.Index(fields=["reported_at", "id"], name="incident_rep_id"),
-            models.Index(
-                fields=["source", "-reported_at"], name="incident_source_rep"
-            ),
+            models.Index(fields=["source", "-reported_at"], name="incident_source_rep"),
             models.Index(
                 fields=["declared_major"],
                 condition=Q(declared_major=True),

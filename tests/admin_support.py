@@ -61,51 +61,29 @@ def bulk_incidents(count, *, service, team, category, start=1, now=None, **field
     return Incident.objects.bulk_create(rows)
 
 
+# fmt: off
+# Title, service, state, impact, urgency, and hours since it was reported.
 DEMO = [
-    # title, service, state, impact, urgency
-    (
-        "Checkout returns HTTP 502 for all card payments",
-        "Payments API",
-        "in_progress",
-        1,
-        1,
-    ),
-    (
-        "VPN concentrator drops sessions every 20 minutes",
-        "Remote access VPN",
-        "investigating",
-        2,
-        1,
-    ),
-    ("Nightly invoice export missing EU customers", "Billing batch", "mitigated", 2, 2),
-    ("Login page slow for SSO users (8 s)", "Single sign-on", "triaged", 2, 2),
-    ("Printer queue on floor 4 stuck", "Office printing", "on_hold", 3, 3),
-    ("Disk 91% full on db-orders-02", "Orders database", "resolved", 2, 1),
-    ("Mobile app crashes on Android 15 at start", "Mobile app", "new", None, None),
-    ("Email delivery to Outlook.com delayed", "Mail relay", "triaged", 2, 3),
-    (
-        "Search results empty for product codes with dashes",
-        "Catalogue search",
-        "in_progress",
-        3,
-        2,
-    ),
-    (
-        "Certificate for api.example.internal expires in 3 days",
-        "Payments API",
-        "new",
-        None,
-        None,
-    ),
-    (
-        "Warehouse scanners cannot reach inventory service",
-        "Inventory service",
-        "resolved",
-        1,
-        2,
-    ),
-    ("Wi-Fi guest portal shows blank page", "Guest Wi-Fi", "closed", 3, 2),
+    ("Checkout returns HTTP 502 for all card payments", "Payments API",
+     "in_progress", 1, 1, 5),
+    ("VPN concentrator drops sessions every 20 minutes", "Remote access VPN",
+     "investigating", 2, 1, 7),
+    ("Nightly invoice export missing EU customers", "Billing batch",
+     "mitigated", 2, 2, 30),
+    ("Login page slow for SSO users (8 s)", "Single sign-on", "triaged", 2, 2, 3),
+    ("Printer queue on floor 4 stuck", "Office printing", "on_hold", 3, 3, 50),
+    ("Disk 91% full on db-orders-02", "Orders database", "resolved", 2, 1, 20),
+    ("Mobile app crashes on Android 15 at start", "Mobile app", "new", None, None, 1),
+    ("Email delivery to Outlook.com delayed", "Mail relay", "triaged", 2, 3, 9),
+    ("Search results empty for product codes with dashes", "Catalogue search",
+     "in_progress", 3, 2, 80),
+    ("Certificate for api.example.internal expires in 3 days", "Payments API",
+     "new", None, None, 2),
+    ("Warehouse scanners cannot reach inventory service", "Inventory service",
+     "resolved", 1, 2, 26),
+    ("Wi-Fi guest portal shows blank page", "Guest Wi-Fi", "closed", 3, 2, 100),
 ]
+# fmt: on
 
 
 def seed_demo(users, *, team, other_team):
@@ -116,7 +94,7 @@ def seed_demo(users, *, team, other_team):
     network = Category.objects.get_or_create(name="Application", parent=None)[0]
     outage = Category.objects.get_or_create(name="Outage", parent=network)[0]
     created = {}
-    for title, service_name, state, impact, urgency in DEMO:
+    for title, service_name, state, impact, urgency, hours in DEMO:
         service, _ = Service.objects.get_or_create(
             name=service_name,
             defaults={"owning_team": team if len(created) % 3 else other_team},
@@ -164,7 +142,14 @@ def seed_demo(users, *, team, other_team):
         }
         for action in path:
             incident = services.run_action(incident, action, manager, data[action])
-        created[title] = incident
+        # Spread the report times so that ages and queues look as they do on a
+        # working day. An UPDATE keeps the timeline as it was written.
+        reported_at = timezone.now() - datetime.timedelta(hours=hours)
+        Incident.objects.filter(pk=incident.pk).update(
+            reported_at=reported_at,
+            detected_at=reported_at - datetime.timedelta(minutes=4),
+        )
+        created[title] = Incident.objects.get(pk=incident.pk)
     return created
 
 

@@ -9,8 +9,10 @@ from django.urls import reverse
 from incidents import services
 from incidents.models import Incident
 from incidents.roles import INCIDENT_MANAGER, RESPONDER
-from tests.admin_support import bulk_incidents
-from tests.admin_support import fast_password_hashing  # noqa: F401
+from tests.admin_support import (
+    bulk_incidents,
+    fast_password_hashing,  # noqa: F401
+)
 
 LIST_URL = "/admin/incidents/incident/"
 

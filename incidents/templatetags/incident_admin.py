@@ -31,7 +31,13 @@ def state_badge(incident):
 @register.simple_tag
 def priority_badge(incident):
     if incident.priority is None:
-        return format_html('<span class="ims-badge ims-priority-none">{}</span>', "—")
+        return format_html(
+            '<span class="ims-badge ims-priority-none" title="{}">'
+            '<span aria-hidden="true">—</span>'
+            '<span class="visually-hidden">{}</span></span>',
+            "Not triaged yet",
+            "Not triaged",
+        )
     return format_html(
         '<span class="ims-badge ims-priority-{}" title="{}">P{}</span>',
         incident.priority,
