@@ -1,7 +1,7 @@
 """The operator console: the Django admin for incidents and their reference data.
 
-Who sees and changes what is decided by incidents.rules; changes go through
-incidents.services. This module only arranges the pages.
+incidents.rules decides who may see and change what, and every change goes
+through incidents.services. This module only arranges the pages.
 """
 
 import re
@@ -321,7 +321,7 @@ class IncidentAdmin(admin.ModelAdmin):
     def priority_display(self, incident):
         return priority_badge(incident)
 
-    # Permissions: rules decides, the admin asks.
+    # Permissions: incidents.rules decides and the admin calls it.
 
     def get_queryset(self, request):
         return rules.visible_incidents(request.user, super().get_queryset(request))
@@ -401,7 +401,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return super().get_form(request, obj, change=change, **kwargs)
 
     def get_object(self, request, object_id, from_field=None):
-        # The change view asks twice per request (for its context and for the
+        # The change view calls this twice per request (for its context and for the
         # form); one query is enough.
         cache = request.__dict__.setdefault("_ims_incidents", {})
         if object_id not in cache:

@@ -1,8 +1,8 @@
 """Incident actions in the admin: one page per action, the comment box, and the
 bulk actions of the incident list.
 
-Every change goes through incidents.services, which locks the row, asks
-incidents.rules and writes the timeline; nothing here decides a permission.
+Every change goes through incidents.services, which locks the row, checks
+incidents.rules and writes the timeline. Nothing here decides a permission.
 """
 
 import logging
@@ -203,7 +203,7 @@ def run_bulk(request, queryset, action, data_for, done_label):
         else:
             done += 1
     logger.info(
-        "bulk %s by %s: %d done, %d refused",
+        "bulk %s by %s: %d done, %d rejected",
         action,
         request.user.get_username(),
         done,

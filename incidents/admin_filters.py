@@ -63,7 +63,7 @@ class MajorFilter(admin.SimpleListFilter):
 
 
 class AssigneeFilter(admin.SimpleListFilter):
-    """Filter by assignee: me, nobody, or a username typed into a box.
+    """Filter by assignee: me, unassigned, or a username typed into a box.
 
     A typed username scales to any number of accounts, where a list of every user
     would not.

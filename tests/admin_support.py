@@ -1,8 +1,8 @@
 """Data builders for the admin and browser tests.
 
-``bulk_incidents`` inserts many incidents in one statement for query-count tests;
-``seed_demo`` walks a realistic set of incidents through the services, as
-operators would, for browser tests and screenshots.
+``bulk_incidents`` inserts many incidents in one statement for the query-count
+tests. ``seed_demo`` walks a realistic set of incidents through the services, as
+operators would, for the browser tests and the screenshots.
 """
 
 import datetime

@@ -3,11 +3,10 @@
 Both the admin tests and the API tests generate their cases from this module, so
 the expectations live in one place.
 
-- ``ROLE_KEYS``: the actors. Each role key is a role name from
-  incidents.roles (users created by the ``users`` fixture of tests/conftest.py),
-  plus "outsider" (a responder of another team, also from ``users``) and
-  "other_reporter" (a reporter who did not report the incident; tests create
-  it with ``make_other_reporter``).
+- ``ROLE_KEYS``: the actors. Most are role names from incidents.roles, whose
+  users the ``users`` fixture of tests/conftest.py creates. "outsider" is a
+  responder of another team, also from ``users``. "other_reporter" is a
+  reporter who did not report the incident, made by ``make_other_reporter``.
 - ``SOURCE_STATE[action]``: the state the incident is walked to first (with
   ``make_incident``, which triages it to the Network team, the responder's team).
   The incident is always reported by the "reporter" user.

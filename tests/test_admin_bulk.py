@@ -146,9 +146,7 @@ def test_bulk_assign_triages_new_and_reassigns_others(
     assert reload(triaged).reassignment_count == 1
 
 
-def test_bulk_assign_refuses_same_team_and_missing_triage_data(
-    client, users, make_incident, team
-):
+def test_bulk_assign_refusals(client, users, make_incident, team):
     new_without_service = make_incident("new")
     already_there = make_incident("triaged")
     client.force_login(users[INCIDENT_MANAGER])

@@ -93,7 +93,7 @@ def test_assignee_filter_by_username(client, cast):
 
 
 def test_assignee_filter_me(client, cast):
-    # The manager acknowledged the P1 and so holds it.
+    # The manager acknowledged the P1, which made the manager its assignee.
     assert listed(client, {"assignee": "me"}) == numbers(cast, "p1")
 
 

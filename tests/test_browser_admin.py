@@ -1,8 +1,8 @@
 """The operator console driven in a real Chromium, as operators use it.
 
-Playwright's sync API runs an event loop in the test's thread, which makes
-Django's async-safety check refuse database calls from the test code; the
-live server runs in its own thread, so allowing them here is safe.
+Playwright's sync API runs an event loop in the test's thread. Django's
+async-safety check then rejects database calls from the test code. The live
+server runs in its own thread, so allowing those calls here is safe.
 
 Set IMS_UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/ from these tests.
 """
