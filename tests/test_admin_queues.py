@@ -188,3 +188,19 @@ def test_reporter_queues_cover_own_reports_only(client, users, make_incident):
 
     keys = [queue["key"] for queue in response.context["queues"]]
     assert keys == ["on_hold", "awaiting_closure", "my_reports", "open"]
+
+
+@pytest.mark.parametrize("key", [queue.key for queue in QUEUES])
+def test_queue_within_active_states(key, make_incident, users):
+    # queue_counts reads only ACTIVE_STATES rows, so no queue may match others.
+    closed = make_incident("closed", impact=1, urgency=1)
+    cancelled = make_incident("cancelled")
+    for incident in (closed, cancelled):
+        Incident.objects.filter(pk=incident.pk).update(
+            assignee=users[RESPONDER], declared_major=True
+        )
+
+    found = numbers_in_queue(key, users[RESPONDER])
+
+    assert closed.number not in found
+    assert cancelled.number not in found
