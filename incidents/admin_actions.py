@@ -9,6 +9,7 @@ import logging
 from collections import defaultdict
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
@@ -177,9 +178,27 @@ def refusal_text(error):
     return str(error)
 
 
+# Most incidents one bulk action runs on, unless settings.IMS_ADMIN_BULK_LIMIT
+# says otherwise. Each runs in its own transaction, so a much larger selection
+# would hold the request for minutes.
+BULK_LIMIT = 500
+
+
 def run_bulk(request, queryset, action, data_for, done_label):
     """Run an action on each selected incident, each with its own permission and
-    state checks, and report the successes and the refusals grouped by reason."""
+    state checks, and report the successes and the refusals grouped by reason.
+
+    A selection of more than BULK_LIMIT incidents is rejected whole.
+    """
+    limit = getattr(settings, "IMS_ADMIN_BULK_LIMIT", BULK_LIMIT)
+    selected = queryset.count()
+    if selected > limit:
+        messages.error(
+            request,
+            f"{selected} incidents are selected; a bulk action runs on at most "
+            f"{limit}. Narrow the filters and try again. Nothing was changed.",
+        )
+        return 0, {}
     done = 0
     refused = defaultdict(list)
     incidents = queryset.select_related("assignment_group", "service").order_by(

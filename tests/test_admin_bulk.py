@@ -222,3 +222,14 @@ def test_bulk_actions_offered_by_role(client, users, role, expected):
     choices = form.fields["action"].choices if form else []
     offered = {value for value, _label in choices if value}
     assert offered == expected
+
+
+def test_bulk_over_limit_changes_nothing(client, users, make_incident, settings):
+    settings.IMS_ADMIN_BULK_LIMIT = 1
+    incidents = [make_incident("triaged"), make_incident("triaged")]
+    client.force_login(users[INCIDENT_MANAGER])
+
+    response = run_action(client, "acknowledge_selected", incidents)
+
+    assert any("at most 1" in m for m in messages_of(response))
+    assert {reload(i).status for i in incidents} == {Status.TRIAGED}
