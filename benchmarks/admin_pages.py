@@ -5,7 +5,7 @@ Usage (against a throwaway database only, because it adds rows):
     DATABASE_URL=postgres://postgres@127.0.0.1:PORT/postgres \\
         python benchmarks/admin_pages.py --incidents 200000
 
-It migrates, adds incidents until the table holds --incidents rows, and prints a
+It migrates, adds incidents until the table contains --incidents rows, and prints a
 Markdown table: median time over --repeat requests, and the query count, per page.
 """
 

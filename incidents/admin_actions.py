@@ -179,7 +179,7 @@ def refusal_text(error):
 
 
 # Most incidents one bulk action runs on, unless settings.IMS_ADMIN_BULK_LIMIT
-# says otherwise. Each runs in its own transaction, so a much larger selection
+# sets another value. Each runs in its own transaction, so a much larger selection
 # would hold the request for minutes.
 BULK_LIMIT = 500
 
