@@ -387,6 +387,22 @@ class Incident(FSMModelMixin, models.Model):
             ),
             models.Index(fields=["resolved_at"], name="incident_resolved_at"),
             models.Index(fields=["closed_at"], name="incident_closed_at"),
+            # The admin list: its default ordering, the source filter, the
+            # major filter (priority 1 or declared, so both sides indexed) and
+            # the number prefix search, which PostgreSQL can serve from a btree
+            # only with the pattern operator class.
+            models.Index(fields=["reported_at", "id"], name="incident_rep_id"),
+            models.Index(fields=["source", "-reported_at"], name="incident_source_rep"),
+            models.Index(
+                fields=["declared_major"],
+                condition=Q(declared_major=True),
+                name="incident_declared_major",
+            ),
+            models.Index(
+                fields=["number"],
+                name="incident_number_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self):

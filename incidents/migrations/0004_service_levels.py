@@ -30,7 +30,7 @@ def create_default_targets(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("incidents", "0002_number_sequence_and_append_only_timeline"),
+        ("incidents", "0003_admin_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
