@@ -13,7 +13,7 @@ from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils import timezone
 
-from incidents import rules, services
+from incidents import rules, services, sla
 from incidents.admin_actions import (
     BULK_ACTIONS,
     action_url,
@@ -43,6 +43,7 @@ from incidents.templatetags.incident_admin import (
     age,
     major_badge,
     priority_badge,
+    sla_badge,
     state_badge,
 )
 
@@ -260,6 +261,7 @@ class IncidentAdmin(admin.ModelAdmin):
         "service",
         "team",
         "assignee",
+        "service_level",
         "age_column",
     )
     list_display_links = ("number", "title")
@@ -308,6 +310,10 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="major")
     def major(self, incident):
         return major_badge(incident)
+
+    @admin.display(description="service level", ordering="resolution_due_at")
+    def service_level(self, incident):
+        return sla_badge(incident)
 
     @admin.display(description="team", ordering="assignment_group__name")
     def team(self, incident):
@@ -505,6 +511,7 @@ class IncidentAdmin(admin.ModelAdmin):
             "same_service": same_service,
             "duplicates": duplicates,
             "related_window_days": RELATED_WINDOW_DAYS,
+            "service_level_clocks": sla.clocks_for_display(incident, timezone.now()),
         }
 
     # Search: number first, then words.

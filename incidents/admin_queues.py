@@ -5,27 +5,14 @@ incident list can filter by it and ``queue_counts`` can count every queue in one
 aggregate query with ``Count(filter=...)``.
 """
 
-import datetime
 from dataclasses import dataclass
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from incidents import rules
+from incidents import rules, sla
 from incidents.models import MAJOR_Q, OPEN_STATES, Status, Team
 from incidents.priority import Priority
-
-# Resolution targets by priority, the service-level defaults. Used until incidents
-# carry their own due times.
-RESOLUTION_TARGET_DEFAULTS = {
-    Priority.P1: datetime.timedelta(hours=4),
-    Priority.P2: datetime.timedelta(hours=8),
-    Priority.P3: datetime.timedelta(days=3),
-    Priority.P4: datetime.timedelta(days=10),
-    Priority.P5: datetime.timedelta(days=30),
-}
-# Share of the resolution target after which an open incident counts as at risk.
-AT_RISK_FRACTION = 0.75
 
 # Every queue lies within these states, so the counts read only their rows through
 # the status index. Closed and cancelled incidents, most of a mature table, are
@@ -65,19 +52,9 @@ def major_q(user, now):
 
 
 def breached_or_at_risk_q(user, now):
-    """Match open incidents that have used up AT_RISK_FRACTION of their
-    resolution target or more, judged by age since reported_at.
-
-    NOTE: age ignores time spent on hold, so on-hold incidents are left out
-    rather than judged wrongly. Replace this body with a filter on the stored
-    due times once incidents have them.
-    """
-    condition = Q(pk__in=[])
-    for priority, target in RESOLUTION_TARGET_DEFAULTS.items():
-        at_risk_after = target * AT_RISK_FRACTION
-        condition |= Q(priority=priority, reported_at__lte=now - at_risk_after)
-    working = [state for state in OPEN_STATES if state != Status.ON_HOLD]
-    return Q(status__in=working) & condition
+    """Match incidents whose response or resolution clock is at risk or breached,
+    on the due times stored by the service-level module."""
+    return sla.breached_or_at_risk_q(now)
 
 
 def on_hold_q(user, now):

@@ -368,9 +368,9 @@ def refresh_due_times(incident, *, targets=None, holds=None):
 # Queue helpers for the admin and the API.
 
 
-def breached_or_at_risk(queryset, now):
-    """Filter incidents to those whose running response or resolution clock is
-    at risk or breached at now, in SQL on the stored thresholds.
+def breached_or_at_risk_q(now):
+    """Return the filter of incidents whose running response or resolution clock
+    is at risk or breached at now, on the stored thresholds.
 
     A stored at-risk threshold is the moment the clock reaches 75 % of its target.
     Past it, with no acknowledgement (or resolution), the target is at least at
@@ -379,7 +379,12 @@ def breached_or_at_risk(queryset, now):
     running = ~Q(status__in=[Status.CANCELLED, Status.RESOLVED, Status.CLOSED])
     response = Q(acknowledged_at__isnull=True, response_at_risk_at__lte=now)
     resolution = Q(resolved_at__isnull=True, resolution_at_risk_at__lte=now)
-    return queryset.filter(running & (response | resolution))
+    return running & (response | resolution)
+
+
+def breached_or_at_risk(queryset, now):
+    """Filter incidents to those at risk or breached at now, in SQL."""
+    return queryset.filter(breached_or_at_risk_q(now))
 
 
 def breached(queryset, now):

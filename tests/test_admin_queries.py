@@ -18,7 +18,9 @@ LIST_URL = "/admin/incidents/incident/"
 
 # Upper bounds, two queries above the counts measured on SQLite (12, 7 and 10)
 # so that a small change in Django does not break them, while an N+1 would.
-MAX_QUERIES = {"list": 14, "dashboard": 9, "change": 12}
+# The change page's count includes the exact service-level clocks (targets and
+# hold periods), which the list's badges read from stored columns instead.
+MAX_QUERIES = {"list": 14, "dashboard": 9, "change": 15}
 
 
 @pytest.fixture

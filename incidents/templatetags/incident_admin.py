@@ -11,12 +11,39 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from incidents import sla
 from incidents.admin_queues import dashboard_figures, queues_for, start_of_today
 from incidents.models import OPEN_STATES, Status
 from incidents.priority import Priority
 from incidents.rules import visible_incidents
 
 register = template.Library()
+
+
+@register.filter
+def sla_time_left(time_left):
+    return sla.format_time_left(time_left)
+
+
+@register.simple_tag
+def sla_badge(incident, now=None):
+    """Render the service-level badge from the incident's stored due times, with
+    no query: the worst of the response and resolution clocks, and its time
+    left or overdue."""
+    badge = sla.badge_for_stored(incident, now or timezone.now())
+    if badge is None:
+        return format_html('<span class="ims-sla-none">{}</span>', "no target")
+    detail = ""
+    if badge["time_left"] is not None:
+        detail = sla.format_time_left(badge["time_left"])
+    return format_html(
+        '<span class="ims-badge ims-sla-{}" title="{} target">{}</span>'
+        '<span class="ims-sla-detail"> {}</span>',
+        badge["state"],
+        badge["kind"],
+        badge["label"],
+        detail,
+    )
 
 
 @register.simple_tag

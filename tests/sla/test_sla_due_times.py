@@ -37,7 +37,7 @@ def test_default_targets_migration_is_idempotent_and_keeps_edits(db):
     ServiceLevelTarget.objects.filter(priority=1, service=None).update(
         response_target=10 * MINUTE
     )
-    migration = importlib.import_module("incidents.migrations.0003_service_levels")
+    migration = importlib.import_module("incidents.migrations.0004_service_levels")
 
     migration.create_default_targets(django_apps, None)
 
