@@ -1,0 +1,563 @@
+"""Reading and validating the ServiceNow incident event log.
+
+The source is the public "Incident management process enriched event log" (UCI
+Machine Learning Repository, CC BY 4.0): one CSV row per update of an incident,
+36 columns, `?` for a missing value, day-first timestamps without seconds or zone
+(`29/2/2016 01:16`). This module turns the file into validated `SourceRow`
+objects grouped per incident. It writes nothing; `incidents.importer` stores the
+result.
+"""
+
+import csv
+import datetime
+import functools
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from incidents.models import HoldReason, Source, Status
+
+COLUMNS = (
+    "number",
+    "incident_state",
+    "active",
+    "reassignment_count",
+    "reopen_count",
+    "sys_mod_count",
+    "made_sla",
+    "caller_id",
+    "opened_by",
+    "opened_at",
+    "sys_created_by",
+    "sys_created_at",
+    "sys_updated_by",
+    "sys_updated_at",
+    "contact_type",
+    "location",
+    "category",
+    "subcategory",
+    "u_symptom",
+    "cmdb_ci",
+    "impact",
+    "urgency",
+    "priority",
+    "assignment_group",
+    "assigned_to",
+    "knowledge",
+    "u_priority_confirmation",
+    "notify",
+    "problem_id",
+    "rfc",
+    "vendor",
+    "caused_by",
+    "closed_code",
+    "resolved_by",
+    "resolved_at",
+    "closed_at",
+)
+ZIP_MEMBER = "incident_event_log.csv"
+MISSING = "?"
+
+# Source state label -> (our status, hold reason). `-100`, which the log also
+# contains, is not a state and is deliberately absent: such rows are rejected.
+STATES = {
+    "New": (Status.NEW, ""),
+    "Active": (Status.IN_PROGRESS, ""),
+    "Awaiting User Info": (Status.ON_HOLD, HoldReason.CALLER),
+    "Awaiting Vendor": (Status.ON_HOLD, HoldReason.VENDOR),
+    "Awaiting Problem": (Status.ON_HOLD, HoldReason.PROBLEM),
+    "Awaiting Evidence": (Status.ON_HOLD, HoldReason.EVIDENCE),
+    "Resolved": (Status.RESOLVED, ""),
+    "Closed": (Status.CLOSED, ""),
+}
+LEVELS = {"1 - High": 1, "2 - Medium": 2, "3 - Low": 3}
+PRIORITIES = {"1 - Critical": 1, "2 - High": 2, "3 - Moderate": 3, "4 - Low": 4}
+SOURCES = {
+    "Phone": Source.PHONE,
+    "Email": Source.EMAIL,
+    "Self service": Source.SELF_SERVICE,
+    "Direct opening": Source.DIRECT,
+    "IVR": Source.IVR,
+}
+BOOLEANS = {"true": True, "false": False}
+
+NUMBER_RE = re.compile(r"INC(\d{7,16})")
+TIMESTAMP_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})")
+USERNAME_RE = re.compile(r"[\w.@+-]{1,150}")
+
+# Longest label each column may carry: the max_length of the field it goes to.
+LABEL_LIMITS = {
+    "location": 100,
+    "category": 100,
+    "subcategory": 100,
+    "u_symptom": 200,
+    "cmdb_ci": 200,
+    "assignment_group": 100,
+    "notify": 100,
+    "problem_id": 100,
+    "rfc": 100,
+    "vendor": 100,
+    "caused_by": 100,
+    "closed_code": 100,
+}
+# Columns naming a person; each becomes a Django user (see username_for).
+PERSON_COLUMNS = (
+    "caller_id",
+    "opened_by",
+    "sys_created_by",
+    "sys_updated_by",
+    "assigned_to",
+    "resolved_by",
+)
+
+
+class SourceFormatError(Exception):
+    """Raised when the file as a whole is not the incident event log."""
+
+
+class RowError(ValueError):
+    """Raised for one invalid value; the message names the column and value."""
+
+
+def username_for(label):
+    """Return the username of a person label: lower case, blanks become one hyphen.
+
+    "Caller 2403" -> "caller-2403", "Opened by  8" -> "opened-by-8". The labels of
+    each column carry their own prefix, so two columns never share a username.
+    """
+    return "-".join(label.lower().split())
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """One validated row of the log: an update of an incident."""
+
+    line: int
+    number: str
+    state: str
+    status: str
+    hold_reason: str
+    active: bool
+    reassignment_count: int
+    reopen_count: int
+    sys_mod_count: int
+    made_sla: bool
+    caller_id: str | None
+    opened_by: str | None
+    opened_at: datetime.datetime
+    sys_created_by: str | None
+    sys_created_at: datetime.datetime | None
+    sys_updated_by: str | None
+    sys_updated_at: datetime.datetime
+    contact_type: str | None
+    location: str | None
+    category: str | None
+    subcategory: str | None
+    u_symptom: str | None
+    cmdb_ci: str | None
+    impact: int | None
+    urgency: int | None
+    priority: int | None
+    assignment_group: str | None
+    assigned_to: str | None
+    knowledge: bool
+    u_priority_confirmation: bool
+    notify: str | None
+    problem_id: str | None
+    rfc: str | None
+    vendor: str | None
+    caused_by: str | None
+    closed_code: str | None
+    resolved_by: str | None
+    resolved_at: datetime.datetime | None
+    closed_at: datetime.datetime | None
+
+
+@dataclass
+class SourceIncident:
+    """The rows of one incident, in file order, and the errors of its rows."""
+
+    number: str
+    rows: list[SourceRow] = field(default_factory=list)
+    # (line, reason) of each rejected row; any of them skips the whole incident.
+    errors: list[tuple[int, str]] = field(default_factory=list)
+    last_line: int = 0
+
+
+@dataclass
+class Rejection:
+    """A rejected row: its line in the file (the header is line 1) and why."""
+
+    line: int
+    number: str
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line} ({self.number or 'no number'}): {self.reason}"
+
+
+@dataclass
+class SourceLog:
+    """Everything read from the file: the incidents, with their valid rows, in
+    file order."""
+
+    incidents: list[SourceIncident]
+    rows_read: int
+    rejections: list[Rejection]
+    # The highest incident number seen, including in rejected rows.
+    max_number: int
+
+
+@contextmanager
+def open_source(path):
+    """Open the CSV, or the CSV member of a zip, as text.
+
+    Raises SourceFormatError when the path is missing, is a zip without the
+    member, or is not UTF-8 text.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SourceFormatError(f"{path} does not exist or is not a file.")
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+            member = next(
+                (name for name in names if Path(name).name == ZIP_MEMBER), None
+            )
+            if member is None:
+                listed = ", ".join(names[:5]) or "none"
+                raise SourceFormatError(
+                    f"{path} is a zip without a member named {ZIP_MEMBER} "
+                    f"(members: {listed})."
+                )
+            with archive.open(member) as raw:
+                yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        return
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        yield handle
+
+
+def read_header(reader, path):
+    """Read the header line and return the index of each column.
+
+    The columns may come in any order, but all 36 must be there, named exactly,
+    once each. Raises SourceFormatError naming what is wrong.
+    """
+    try:
+        header = next(reader, None)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise SourceFormatError(
+            f"{path} is not a UTF-8 CSV file ({error}); expected the incident event "
+            "log, as CSV or as a zip containing it."
+        ) from None
+    if header is None or not any(cell.strip() for cell in header):
+        raise SourceFormatError(f"{path} is empty; expected a header line.")
+    if len(header) == 1:
+        for delimiter in (";", "\t", "|"):
+            if delimiter in header[0]:
+                raise SourceFormatError(
+                    f"{path}: the header is not comma-separated (it contains "
+                    f"{delimiter!r}); expected {len(COLUMNS)} columns separated by "
+                    "commas."
+                )
+    duplicates = sorted({name for name in header if header.count(name) > 1})
+    missing = [name for name in COLUMNS if name not in header]
+    unexpected = [name for name in header if name not in COLUMNS]
+    problems = []
+    if missing:
+        problems.append(f"missing columns: {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected columns: {', '.join(unexpected)}")
+    if duplicates:
+        problems.append(f"repeated columns: {', '.join(duplicates)}")
+    if problems:
+        raise SourceFormatError(
+            f"{path} is not the incident event log: {'; '.join(problems)}."
+        )
+    return {name: header.index(name) for name in COLUMNS}
+
+
+class TimestampParser:
+    """Parse day-first timestamps as local time of one zone, into UTC.
+
+    Values repeat a lot (opened_at is on every row of an incident), so results
+    are cached per text.
+    """
+
+    def __init__(self, zone):
+        self.zone = zone
+        self.is_utc = zone.key == "UTC"
+        self._cache = {}
+
+    def __call__(self, column, text):
+        try:
+            return self._cache[text]
+        except KeyError:
+            pass
+        match = TIMESTAMP_RE.fullmatch(text)
+        if match is None:
+            raise RowError(
+                f"{column}={text!r} is not a timestamp like 29/2/2016 01:16 "
+                "(day/month/year hour:minute)."
+            )
+        day, month, year, hour, minute = map(int, match.groups())
+        try:
+            naive = datetime.datetime(year, month, day, hour, minute)
+        except ValueError as error:
+            raise RowError(f"{column}={text!r} is not a valid date: {error}.") from None
+        value = self._to_utc(column, text, naive)
+        self._cache[text] = value
+        return value
+
+    def _to_utc(self, column, text, naive):
+        if self.is_utc:
+            return naive.replace(tzinfo=datetime.UTC)
+        # fold=0 takes the first of the two instants of a repeated hour when
+        # clocks go back. A time inside the hour skipped when clocks go forward
+        # does not exist in the zone: it is rejected, never shifted.
+        local = naive.replace(tzinfo=self.zone)
+        value = local.astimezone(datetime.UTC)
+        if value.astimezone(self.zone).replace(tzinfo=None) != naive:
+            raise RowError(
+                f"{column}={text!r} does not exist in {self.zone.key}: the clocks "
+                "skipped that time."
+            )
+        return value
+
+
+def _optional(column, text):
+    if text == MISSING or text == "":
+        return None
+    limit = LABEL_LIMITS.get(column)
+    if limit is not None and len(text) > limit:
+        raise RowError(f"{column}={text[:40]!r}... is longer than {limit} characters.")
+    return text
+
+
+@functools.lru_cache(maxsize=65536)
+def _is_valid_person(label):
+    return USERNAME_RE.fullmatch(username_for(label)) is not None
+
+
+def _person(column, text):
+    if text == MISSING or text == "":
+        return None
+    if not _is_valid_person(text):
+        raise RowError(
+            f"{column}={text!r} cannot be made a username (letters, digits and "
+            "@.+-_ only, at most 150 characters)."
+        )
+    return text
+
+
+def _choice(column, text, choices, *, required=False):
+    if text == MISSING or text == "":
+        if required:
+            raise RowError(f"{column} is missing.")
+        return None
+    try:
+        return choices[text]
+    except KeyError:
+        allowed = ", ".join(choices)
+        raise RowError(f"{column}={text!r} is not one of: {allowed}.") from None
+
+
+def _count(column, text):
+    if not text.isdigit():
+        raise RowError(f"{column}={text!r} is not a whole number of 0 or more.")
+    return int(text)
+
+
+def _timestamp(column, text, parse_time):
+    if text == MISSING or text == "":
+        return None
+    return parse_time(column, text)
+
+
+def parse_row(values, line, parse_time):
+    """Return the SourceRow for one line of values in COLUMNS order, or raise
+    RowError."""
+    (
+        number,
+        state,
+        active,
+        reassignment_count,
+        reopen_count,
+        sys_mod_count,
+        made_sla,
+        caller_id,
+        opened_by,
+        opened_at,
+        sys_created_by,
+        sys_created_at,
+        sys_updated_by,
+        sys_updated_at,
+        contact_type,
+        location,
+        category,
+        subcategory,
+        u_symptom,
+        cmdb_ci,
+        impact,
+        urgency,
+        priority,
+        assignment_group,
+        assigned_to,
+        knowledge,
+        u_priority_confirmation,
+        notify,
+        problem_id,
+        rfc,
+        vendor,
+        caused_by,
+        closed_code,
+        resolved_by,
+        resolved_at,
+        closed_at,
+    ) = values
+    if not NUMBER_RE.fullmatch(number):
+        raise RowError(f"number={number!r} is not an incident number like INC0000045.")
+    try:
+        status, hold_reason = STATES[state]
+    except KeyError:
+        raise RowError(
+            f"incident_state={state!r} is not a known state ({', '.join(STATES)})."
+        ) from None
+    if opened_at == MISSING:
+        raise RowError("opened_at is missing; it is the incident's reported time.")
+    if sys_updated_at == MISSING:
+        raise RowError("sys_updated_at is missing; it dates the row's update.")
+
+    return SourceRow(
+        line=line,
+        number=number,
+        state=state,
+        status=status,
+        hold_reason=hold_reason,
+        active=_choice("active", active, BOOLEANS, required=True),
+        reassignment_count=_count("reassignment_count", reassignment_count),
+        reopen_count=_count("reopen_count", reopen_count),
+        sys_mod_count=_count("sys_mod_count", sys_mod_count),
+        made_sla=_choice("made_sla", made_sla, BOOLEANS, required=True),
+        caller_id=_person("caller_id", caller_id),
+        opened_by=_person("opened_by", opened_by),
+        opened_at=parse_time("opened_at", opened_at),
+        sys_created_by=_person("sys_created_by", sys_created_by),
+        sys_created_at=_timestamp("sys_created_at", sys_created_at, parse_time),
+        sys_updated_by=_person("sys_updated_by", sys_updated_by),
+        sys_updated_at=parse_time("sys_updated_at", sys_updated_at),
+        contact_type=_choice("contact_type", contact_type, SOURCES),
+        location=_optional("location", location),
+        category=_optional("category", category),
+        subcategory=_optional("subcategory", subcategory),
+        u_symptom=_optional("u_symptom", u_symptom),
+        cmdb_ci=_optional("cmdb_ci", cmdb_ci),
+        impact=_choice("impact", impact, LEVELS),
+        urgency=_choice("urgency", urgency, LEVELS),
+        priority=_choice("priority", priority, PRIORITIES),
+        assignment_group=_optional("assignment_group", assignment_group),
+        assigned_to=_person("assigned_to", assigned_to),
+        knowledge=_choice("knowledge", knowledge, BOOLEANS, required=True),
+        u_priority_confirmation=_choice(
+            "u_priority_confirmation", u_priority_confirmation, BOOLEANS, required=True
+        ),
+        notify=_optional("notify", notify),
+        problem_id=_optional("problem_id", problem_id),
+        rfc=_optional("rfc", rfc),
+        vendor=_optional("vendor", vendor),
+        caused_by=_optional("caused_by", caused_by),
+        closed_code=_optional("closed_code", closed_code),
+        resolved_by=_person("resolved_by", resolved_by),
+        resolved_at=_timestamp("resolved_at", resolved_at, parse_time),
+        closed_at=_timestamp("closed_at", closed_at, parse_time),
+    )
+
+
+def read_log(
+    stream,
+    path,
+    zone,
+    *,
+    limit=None,
+    progress: Callable[[int], None] | None = None,
+    progress_every=10_000,
+):
+    """Read and validate the whole log, grouping rows per incident.
+
+    With a limit, reading stops where the (limit + 1)th incident starts. Raises
+    SourceFormatError for a file that is not the log; row problems are collected
+    as Rejections and mark the incident, never raise.
+    """
+    reader = csv.reader(stream)
+    index = read_header(reader, path)
+    order = [index[name] for name in COLUMNS]
+    reorder = order != list(range(len(COLUMNS)))
+    number_at = index["number"]
+    parse_time = TimestampParser(zone)
+    incidents = {}
+    rejections = []
+    current = None
+    rows_read = 0
+    max_number = 0
+    for values in _rows(reader, path):
+        if not values:
+            continue  # A blank line, which CSV readers conventionally skip.
+        line = reader.line_num
+        number = values[number_at] if len(values) > number_at else ""
+        if current is None or number != current.number:
+            if (
+                number not in incidents
+                and limit is not None
+                and len(incidents) >= limit
+            ):
+                break
+        rows_read += 1
+        if progress is not None and rows_read % progress_every == 0:
+            progress(rows_read)
+        match = NUMBER_RE.fullmatch(number)
+        if match:
+            max_number = max(max_number, int(match.group(1)))
+        row = reason = None
+        if len(values) != len(COLUMNS):
+            reason = f"has {len(values)} fields, expected {len(COLUMNS)}."
+        else:
+            if reorder:
+                values = [values[i] for i in order]
+            try:
+                row = parse_row(values, line, parse_time)
+            except RowError as error:
+                reason = str(error)
+        if not match:
+            # Without a valid number the row belongs to no incident.
+            rejections.append(Rejection(line, number, reason))
+            continue
+
+        incident = incidents.get(number)
+        if incident is None:
+            incident = incidents[number] = SourceIncident(number)
+        elif incident is not current and reason is None:
+            reason = (
+                f"rows of {number} are not contiguous: its earlier rows end at line "
+                f"{incident.last_line}."
+            )
+        if reason is None:
+            incident.rows.append(row)
+        else:
+            rejections.append(Rejection(line, number, reason))
+            incident.errors.append((line, reason))
+        incident.last_line = line
+        current = incident
+    return SourceLog(list(incidents.values()), rows_read, rejections, max_number)
+
+
+def _rows(reader, path) -> Iterator[list[str]]:
+    try:
+        yield from reader
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise SourceFormatError(
+            f"{path}: line {reader.line_num + 1} cannot be read as UTF-8 CSV ({error})."
+        ) from None
