@@ -17,7 +17,10 @@ import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
+from itertools import repeat
 from pathlib import Path
+from typing import NamedTuple
 
 from incidents.models import HoldReason, Source, Status
 
@@ -132,15 +135,27 @@ def username_for(label):
     return "-".join(label.lower().split())
 
 
-@dataclass(slots=True)
-class SourceRow:
-    """One validated row of the log: an update of an incident."""
+class SourceState(NamedTuple):
+    """A source state label and what it maps to."""
 
-    line: int
-    number: str
-    state: str
+    label: str
     status: str
     hold_reason: str
+
+
+SOURCE_STATES = {
+    label: SourceState(label, status, reason)
+    for label, (status, reason) in STATES.items()
+}
+
+
+@dataclass(slots=True)
+class SourceRow:
+    """One validated row of the log, an update of an incident; fields in COLUMNS
+    order, then the row's line in the file."""
+
+    number: str
+    incident_state: SourceState
     active: bool
     reassignment_count: int
     reopen_count: int
@@ -175,6 +190,20 @@ class SourceRow:
     resolved_by: str | None
     resolved_at: datetime.datetime | None
     closed_at: datetime.datetime | None
+    line: int
+
+    @property
+    def state(self):
+        """The source state label, such as "Awaiting Vendor"."""
+        return self.incident_state.label
+
+    @property
+    def status(self):
+        return self.incident_state.status
+
+    @property
+    def hold_reason(self):
+        return self.incident_state.hold_reason
 
 
 @dataclass
@@ -282,22 +311,13 @@ def read_header(reader, path):
 
 
 class TimestampParser:
-    """Parse day-first timestamps as local time of one zone, into UTC.
-
-    Values repeat a lot (opened_at is on every row of an incident), so results
-    are cached per text.
-    """
+    """Parse day-first timestamps as local time of one zone, into UTC."""
 
     def __init__(self, zone):
         self.zone = zone
         self.is_utc = zone.key == "UTC"
-        self._cache = {}
 
     def __call__(self, column, text):
-        try:
-            return self._cache[text]
-        except KeyError:
-            pass
         match = TIMESTAMP_RE.fullmatch(text)
         if match is None:
             raise RowError(
@@ -309,9 +329,7 @@ class TimestampParser:
             naive = datetime.datetime(year, month, day, hour, minute)
         except ValueError as error:
             raise RowError(f"{column}={text!r} is not a valid date: {error}.") from None
-        value = self._to_utc(column, text, naive)
-        self._cache[text] = value
-        return value
+        return self._to_utc(column, text, naive)
 
     def _to_utc(self, column, text, naive):
         if self.is_utc:
@@ -372,109 +390,85 @@ def _count(column, text):
     return int(text)
 
 
-def _timestamp(column, text, parse_time):
+def _number(column, text):
+    if not NUMBER_RE.fullmatch(text):
+        raise RowError(f"{column}={text!r} is not an incident number like INC0000045.")
+    return text
+
+
+def _state(column, text):
+    try:
+        return SOURCE_STATES[text]
+    except KeyError:
+        raise RowError(
+            f"{column}={text!r} is not a known state ({', '.join(STATES)})."
+        ) from None
+
+
+def _timestamp(parse_time, column, text, *, required=False):
     if text == MISSING or text == "":
+        if required:
+            raise RowError(f"{column} is missing; {REQUIRED_TIMES[column]}.")
         return None
     return parse_time(column, text)
 
 
-def parse_row(values, line, parse_time):
-    """Return the SourceRow for one line of values in COLUMNS order, or raise
-    RowError."""
-    (
-        number,
-        state,
-        active,
-        reassignment_count,
-        reopen_count,
-        sys_mod_count,
-        made_sla,
-        caller_id,
-        opened_by,
-        opened_at,
-        sys_created_by,
-        sys_created_at,
-        sys_updated_by,
-        sys_updated_at,
-        contact_type,
-        location,
-        category,
-        subcategory,
-        u_symptom,
-        cmdb_ci,
-        impact,
-        urgency,
-        priority,
-        assignment_group,
-        assigned_to,
-        knowledge,
-        u_priority_confirmation,
-        notify,
-        problem_id,
-        rfc,
-        vendor,
-        caused_by,
-        closed_code,
-        resolved_by,
-        resolved_at,
-        closed_at,
-    ) = values
-    if not NUMBER_RE.fullmatch(number):
-        raise RowError(f"number={number!r} is not an incident number like INC0000045.")
-    try:
-        status, hold_reason = STATES[state]
-    except KeyError:
-        raise RowError(
-            f"incident_state={state!r} is not a known state ({', '.join(STATES)})."
-        ) from None
-    if opened_at == MISSING:
-        raise RowError("opened_at is missing; it is the incident's reported time.")
-    if sys_updated_at == MISSING:
-        raise RowError("sys_updated_at is missing; it dates the row's update.")
+REQUIRED_TIMES = {
+    "opened_at": "it is the incident's reported time",
+    "sys_updated_at": "it dates the row's update",
+}
 
-    return SourceRow(
-        line=line,
-        number=number,
-        state=state,
-        status=status,
-        hold_reason=hold_reason,
-        active=_choice("active", active, BOOLEANS, required=True),
-        reassignment_count=_count("reassignment_count", reassignment_count),
-        reopen_count=_count("reopen_count", reopen_count),
-        sys_mod_count=_count("sys_mod_count", sys_mod_count),
-        made_sla=_choice("made_sla", made_sla, BOOLEANS, required=True),
-        caller_id=_person("caller_id", caller_id),
-        opened_by=_person("opened_by", opened_by),
-        opened_at=parse_time("opened_at", opened_at),
-        sys_created_by=_person("sys_created_by", sys_created_by),
-        sys_created_at=_timestamp("sys_created_at", sys_created_at, parse_time),
-        sys_updated_by=_person("sys_updated_by", sys_updated_by),
-        sys_updated_at=parse_time("sys_updated_at", sys_updated_at),
-        contact_type=_choice("contact_type", contact_type, SOURCES),
-        location=_optional("location", location),
-        category=_optional("category", category),
-        subcategory=_optional("subcategory", subcategory),
-        u_symptom=_optional("u_symptom", u_symptom),
-        cmdb_ci=_optional("cmdb_ci", cmdb_ci),
-        impact=_choice("impact", impact, LEVELS),
-        urgency=_choice("urgency", urgency, LEVELS),
-        priority=_choice("priority", priority, PRIORITIES),
-        assignment_group=_optional("assignment_group", assignment_group),
-        assigned_to=_person("assigned_to", assigned_to),
-        knowledge=_choice("knowledge", knowledge, BOOLEANS, required=True),
-        u_priority_confirmation=_choice(
-            "u_priority_confirmation", u_priority_confirmation, BOOLEANS, required=True
-        ),
-        notify=_optional("notify", notify),
-        problem_id=_optional("problem_id", problem_id),
-        rfc=_optional("rfc", rfc),
-        vendor=_optional("vendor", vendor),
-        caused_by=_optional("caused_by", caused_by),
-        closed_code=_optional("closed_code", closed_code),
-        resolved_by=_person("resolved_by", resolved_by),
-        resolved_at=_timestamp("resolved_at", resolved_at, parse_time),
-        closed_at=_timestamp("closed_at", closed_at, parse_time),
-    )
+
+class RowParser:
+    """Validate rows and convert their values, each distinct text of a column
+    once.
+
+    Most values repeat from one row of an incident to the next, so a cache per
+    column turns the 36 checks of a row into 36 dictionary lookups.
+    """
+
+    def __init__(self, parse_time):
+        timestamp = partial(_timestamp, parse_time)
+        parsers = {
+            "number": _number,
+            "incident_state": _state,
+            "opened_at": partial(timestamp, required=True),
+            "sys_updated_at": partial(timestamp, required=True),
+            "sys_created_at": timestamp,
+            "resolved_at": timestamp,
+            "closed_at": timestamp,
+            "contact_type": partial(_choice, choices=SOURCES),
+            "impact": partial(_choice, choices=LEVELS),
+            "urgency": partial(_choice, choices=LEVELS),
+            "priority": partial(_choice, choices=PRIORITIES),
+        }
+        for column in ("active", "made_sla", "knowledge", "u_priority_confirmation"):
+            parsers[column] = partial(_choice, choices=BOOLEANS, required=True)
+        for column in ("reassignment_count", "reopen_count", "sys_mod_count"):
+            parsers[column] = _count
+        for column in PERSON_COLUMNS:
+            parsers[column] = _person
+        for column in LABEL_LIMITS:
+            parsers[column] = _optional
+        self._parsers = [partial(parsers[column], column) for column in COLUMNS]
+        self._caches = [{} for _ in COLUMNS]
+
+    def __call__(self, values, line):
+        """Return the SourceRow of one line of values in COLUMNS order, or raise
+        RowError naming the first invalid column and value."""
+        caches = self._caches
+        parsed = list(map(dict.get, caches, values, repeat(_UNSEEN)))
+        if _UNSEEN in parsed:
+            for position, value in enumerate(parsed):
+                if value is _UNSEEN:
+                    text = values[position]
+                    value = self._parsers[position](text)
+                    caches[position][text] = parsed[position] = value
+        return SourceRow(*parsed, line)
+
+
+# Marks a value not in a column's cache yet; no parser returns it.
+_UNSEEN = object()
 
 
 def read_log(
@@ -497,7 +491,7 @@ def read_log(
     order = [index[name] for name in COLUMNS]
     reorder = order != list(range(len(COLUMNS)))
     number_at = index["number"]
-    parse_time = TimestampParser(zone)
+    parse_row = RowParser(TimestampParser(zone))
     incidents = {}
     rejections = []
     current = None
@@ -508,6 +502,9 @@ def read_log(
             continue  # A blank line, which CSV readers conventionally skip.
         line = reader.line_num
         number = values[number_at] if len(values) > number_at else ""
+        # The rows of one incident follow each other, so the number is checked
+        # only where it changes; `current` only ever holds a valid number.
+        valid_number = True
         if current is None or number != current.number:
             if (
                 number not in incidents
@@ -515,12 +512,13 @@ def read_log(
                 and len(incidents) >= limit
             ):
                 break
+            match = NUMBER_RE.fullmatch(number)
+            valid_number = match is not None
+            if valid_number:
+                max_number = max(max_number, int(match.group(1)))
         rows_read += 1
         if progress is not None and rows_read % progress_every == 0:
             progress(rows_read)
-        match = NUMBER_RE.fullmatch(number)
-        if match:
-            max_number = max(max_number, int(match.group(1)))
         row = reason = None
         if len(values) != len(COLUMNS):
             reason = f"has {len(values)} fields, expected {len(COLUMNS)}."
@@ -528,10 +526,10 @@ def read_log(
             if reorder:
                 values = [values[i] for i in order]
             try:
-                row = parse_row(values, line, parse_time)
+                row = parse_row(values, line)
             except RowError as error:
                 reason = str(error)
-        if not match:
+        if not valid_number:
             # Without a valid number the row belongs to no incident.
             rejections.append(Rejection(line, number, reason))
             continue

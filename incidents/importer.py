@@ -316,15 +316,18 @@ class Directory:
         # Any value starting with "!" is an unusable password. One random value
         # for the whole import saves 40 random draws per user.
         unusable_password = make_password(None)
-        users = [
-            user_model(
-                username=username,
-                first_name=label[:150],
-                password=unusable_password,
-            )
-            for username, label in self.new["users"].items()
-        ]
-        self._store("users", user_model, users, "username")
+        now = timezone.now()
+        insert_rows(
+            user_model,
+            ("username", "first_name", "password", "date_joined"),
+            [
+                (username, label[:150], unusable_password, now)
+                for username, label in self.new["users"].items()
+            ],
+        )
+        if self.new["users"]:
+            # One query for the new ids; usernames are unique.
+            self.ids["users"] = dict(user_model.objects.values_list("username", "id"))
         teams = [Team(name=name) for name in self.new["teams"]]
         self._store("teams", Team, teams, "name")
         services = [Service(name=name) for name in self.new["services"]]
