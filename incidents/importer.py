@@ -57,6 +57,10 @@ entry. Each entry is dated by the row's sys_updated_at and its actor is the
 sys_updated_by user. Consecutive rows in one Awaiting state make a HoldPeriod,
 from the first of them to the next row in another state.
 
+An incident with any rejected row (an invalid value, the `-100` state, rows not
+contiguous in the file) is skipped entirely, so that no incident is stored with
+a gap in its history; the summary lists the rejected rows with their line.
+
 A second run is safe: incidents are keyed by number. An incident that exists
 already gets its recorded fields updated when the file changed them, but its
 status, timeline and hold periods stay as they are, because the timeline is
@@ -114,7 +118,6 @@ TRACKED_COLUMNS = (
     "cmdb_ci",
 )
 # Foreign keys of Incident and the directory table that their keys refer to.
-USER_FIELDS = ("reporter", "opened_by", "assignee")
 FOREIGN_KEYS = {
     "reporter": "users",
     "opened_by": "users",
@@ -430,7 +433,7 @@ def build_timeline(rows, directory):
         data = {"line": row.line, "sys_mod_count": row.sys_mod_count}
         if changes:
             data["changes"] = changes
-        if row.state != previous.state:
+        if row.incident_state != previous.incident_state:
             message = (
                 f"State changed from {previous.state} to {row.state} in the "
                 "source system."
@@ -641,12 +644,15 @@ def plan_import(log, summary):
         # so that source_data's labels lead to an account.
         directory.user(rows[-1].sys_created_by)
         directory.user(rows[-1].resolved_by)
-        for row in rows:
-            if row.assignment_group and row.assigned_to:
-                directory.add_membership(
-                    directory.team(row.assignment_group),
-                    directory.user(row.assigned_to),
-                )
+        # dict.fromkeys drops repeats but keeps the file order, so that users
+        # are created in the same order on every run.
+        pairs = dict.fromkeys(
+            (row.assignment_group, row.assigned_to)
+            for row in rows
+            if row.assignment_group and row.assigned_to
+        )
+        for group, person in pairs:
+            directory.add_membership(directory.team(group), directory.user(person))
         if incident is None:
             new_incidents.append(
                 NewIncident(

@@ -433,6 +433,21 @@ class TestImportRerun:
         assert table_counts()["timeline"] == before["timeline"]
         assert table_counts()["incidents"] == before["incidents"]
 
+    def test_changed_final_state_keeps_status(self, tmp_path, header, rows):
+        first = write_csv(tmp_path / "first.csv", header, rows)
+        run_import(first)
+        before = table_counts()
+        last = max(i for i, row in enumerate(rows) if row[0] == "INC0000045")
+        rows[last][header.index("incident_state")] = "Resolved"
+        second = write_csv(tmp_path / "second.csv", header, rows)
+
+        output = run_import(second)
+
+        assert Incident.objects.get(number="INC0000045").status == "closed"
+        assert "final state differs in the file" in output
+        assert "INC0000045" in output
+        assert table_counts()["timeline"] == before["timeline"]
+
     def test_number_of_native_incident_is_left_alone(self, slice_csv, make_incident):
         native = make_incident("new", title="Printer on fire")
         assert native.number == "INC0000001"
