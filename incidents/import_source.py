@@ -92,7 +92,7 @@ NUMBER_RE = re.compile(r"INC(\d{7,16})")
 TIMESTAMP_RE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}) (\d{1,2}):(\d{2})")
 USERNAME_RE = re.compile(r"[\w.@+-]{1,150}")
 
-# Longest label each column may carry: the max_length of the field it goes to.
+# Maximum label length per column: the max_length of the field that stores it.
 LABEL_LIMITS = {
     "location": 100,
     "category": 100,
@@ -483,8 +483,8 @@ def read_log(
     """Read and validate the whole log, grouping rows per incident.
 
     With a limit, reading stops where the (limit + 1)th incident starts. Raises
-    SourceFormatError for a file that is not the log; row problems are collected
-    as Rejections and mark the incident, never raise.
+    SourceFormatError for a file that is not the log. An invalid row does not
+    raise: it becomes a Rejection and marks its incident.
     """
     reader = csv.reader(stream)
     index = read_header(reader, path)
@@ -503,7 +503,8 @@ def read_log(
         line = reader.line_num
         number = values[number_at] if len(values) > number_at else ""
         # The rows of one incident follow each other, so the number is checked
-        # only where it changes; `current` only ever holds a valid number.
+        # only where it changes. `current` is only ever an incident with a valid
+        # number.
         valid_number = True
         if current is None or number != current.number:
             if (

@@ -380,7 +380,7 @@ class TestImportOfValidSlice:
         expected_rows = sum(len(grouped(header, rows)[n]) for n in first_five)
         assert summary_value(output, "Rows read") == expected_rows
 
-    def test_query_count_does_not_grow_with_incidents(
+    def test_query_count_is_constant(
         self, slice_csv, header, rows, django_assert_max_num_queries
     ):
         incident_count = len(grouped(header, rows))
@@ -448,7 +448,7 @@ class TestImportRerun:
         assert "INC0000045" in output
         assert table_counts()["timeline"] == before["timeline"]
 
-    def test_number_of_native_incident_is_left_alone(self, slice_csv, make_incident):
+    def test_native_incident_number_left_alone(self, slice_csv, make_incident):
         native = make_incident("new", title="Printer on fire")
         assert native.number == "INC0000001"
         NumberSequence.objects.filter(name="incident").update(last_value=0)
@@ -541,27 +541,33 @@ def malformed_files(tmp_path, header, rows):
         ),
         "missing columns: urgency",
     )
+
     renamed = ["impact_level" if c == "impact" else c for c in header]
     yield (
         "renamed column",
         write_csv(tmp_path / "renamed.csv", renamed, rows),
         "missing columns: impact; unexpected columns: impact_level",
     )
+
     yield (
         "semicolon delimiter",
         write_csv(tmp_path / "semicolon.csv", header, rows, delimiter=";"),
         "not comma-separated",
     )
+
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     yield ("empty file", empty, "is empty")
+
     archive = tmp_path / "other.zip"
     with zipfile.ZipFile(archive, "w") as handle:
         handle.writestr("readme.txt", "no log here")
     yield ("zip without member", archive, "without a member named incident_event_log")
+
     binary = tmp_path / "image.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     yield ("binary file", binary, "not a UTF-8 CSV file")
+
     yield ("missing path", tmp_path / "nowhere.csv", "does not exist")
 
 
