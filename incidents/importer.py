@@ -728,7 +728,8 @@ def insert_rows(model, attnames, rows):
 
     Only the value types the import produces are supported: text, numbers,
     booleans, None, aware datetimes and, for JSONField, dicts. Fields not in
-    attnames get their default, evaluated once for all rows.
+    attnames get their default, evaluated once for all rows, and auto_now or
+    auto_now_add fields the current time.
     """
     if not rows:
         return
@@ -745,10 +746,18 @@ def insert_rows(model, attnames, rows):
         for position, convert in enumerate(_db_converter(f, db) for f in given)
         if convert is not None
     ]
+    now = timezone.now()
     tail = []
     for model_field in rest:
         convert = _db_converter(model_field, db)
-        default = model_field.get_default()
+        # auto_now and auto_now_add fields have no default: save() and
+        # bulk_create fill them in pre_save(), which this INSERT bypasses.
+        if getattr(model_field, "auto_now", False) or getattr(
+            model_field, "auto_now_add", False
+        ):
+            default = now
+        else:
+            default = model_field.get_default()
         tail.append(default if convert is None else convert(default))
 
     params = []

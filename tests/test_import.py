@@ -614,6 +614,20 @@ def test_timezone_shifts_stored_times(slice_csv):
 
 
 @pytest.mark.django_db
+def test_time_skipped_by_dst_rejected(tmp_path, header, rows):
+    # Clocks in Paris went from 02:00 to 03:00 on 27 March 2016.
+    rows[3][header.index("sys_updated_at")] = "27/3/2016 02:30"
+    path = write_csv(tmp_path / "dst.csv", header, rows)
+
+    output = run_import(path, "--timezone", "Europe/Paris")
+
+    expected = f"line 5 ({rows[3][0]}): sys_updated_at='27/3/2016 02:30'"
+    assert expected in output
+    assert "does not exist in Europe/Paris" in output
+    assert not Incident.objects.filter(number=rows[3][0]).exists()
+
+
+@pytest.mark.django_db
 def test_unknown_timezone_rejected(slice_csv):
     with pytest.raises(CommandError, match="'Mars/Olympus' is not an IANA time zone"):
         run_import(slice_csv, "--timezone", "Mars/Olympus")
