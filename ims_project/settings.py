@@ -1,15 +1,24 @@
 """Settings of the incident management system, read from the environment.
 
-See the README for every variable. Defaults suit local use: an embedded SQLite
-database in the project folder and DEBUG on.
+docs/operations.md describes the main variables. Defaults suit local use: an
+embedded SQLite database in the project folder and DEBUG on.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ims_project.env import env_bool, env_int, env_list, env_str, env_time_zone
+from ims_project.env import (
+    env_bool,
+    env_database,
+    env_int,
+    env_list,
+    env_log_level,
+    env_str,
+    env_time_zone,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,8 +79,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "ims_project.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
@@ -84,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # Tests use a file, not the in-memory default, so that threads and the live
+    # server share one database with real locking. The process id keeps parallel
+    # test runs apart.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"ims-test-{os.getpid()}.sqlite3")
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -106,6 +122,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -116,8 +133,8 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "loggers": {
-        "incidents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-        "reviews": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "incidents": {"handlers": ["console"], "level": LOG_LEVEL},
+        "reviews": {"handlers": ["console"], "level": LOG_LEVEL},
     },
 }
 

@@ -24,8 +24,8 @@ DROP FUNCTION IF EXISTS incidents_timeline_append_only();
 
 def create_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        # params=None: with the default () psycopg reads the "%" of the
-        # RAISE format string as a query placeholder and fails.
+        # params=None: with the default empty tuple, psycopg reads the "%" of the
+        # RAISE format string as a query placeholder and rejects the statement.
         schema_editor.execute(CREATE_TRIGGER, params=None)
 
 
