@@ -380,6 +380,18 @@ class TestImportOfValidSlice:
         expected_rows = sum(len(grouped(header, rows)[n]) for n in first_five)
         assert summary_value(output, "Rows read") == expected_rows
 
+    def test_limit_zero_imports_all(self, slice_csv, header, rows):
+        output = run_import(slice_csv, "--limit", "0")
+
+        assert Incident.objects.count() == len(grouped(header, rows))
+        assert summary_value(output, "Rows read") == len(rows)
+
+    def test_negative_limit_rejected(self, slice_csv):
+        with pytest.raises(CommandError, match="--limit -1 must be 0"):
+            run_import(slice_csv, "--limit", "-1")
+
+        assert Incident.objects.count() == 0
+
     def test_query_count_is_constant(
         self, slice_csv, header, rows, django_assert_max_num_queries
     ):

@@ -25,7 +25,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--limit",
             type=int,
-            help="Import only the first N incidents of the file.",
+            help="Import only the first N incidents of the file; 0 imports all "
+            "(the default).",
         )
         parser.add_argument(
             "--dry-run",
