@@ -20,7 +20,7 @@ def _db_converter(model_field, db):
         adapted = {None: None}
 
         def convert(value):
-            # Timestamps repeat (one per distinct text in the file), so each is
+            # Imported timestamps repeat across rows, so each distinct value is
             # converted once.
             try:
                 return adapted[value]
@@ -52,7 +52,7 @@ def insert_rows(model, attnames, rows):
         return
     db = connections[router.db_for_write(model)]
     by_attname = {f.attname: f for f in model._meta.concrete_fields}
-    given = [by_attname[attname] for attname in attnames]
+    listed_fields = [by_attname[attname] for attname in attnames]
     rest = [
         f
         for f in model._meta.concrete_fields
@@ -60,7 +60,7 @@ def insert_rows(model, attnames, rows):
     ]
     converters = [
         (position, convert)
-        for position, convert in enumerate(_db_converter(f, db) for f in given)
+        for position, convert in enumerate(_db_converter(f, db) for f in listed_fields)
         if convert is not None
     ]
     now = timezone.now()
@@ -86,7 +86,7 @@ def insert_rows(model, attnames, rows):
         params.append((*row, *tail))
 
     quote = db.ops.quote_name
-    fields = [*given, *rest]
+    fields = [*listed_fields, *rest]
     sql = "INSERT INTO {} ({}) VALUES ({})".format(
         quote(model._meta.db_table),
         ", ".join(quote(f.column) for f in fields),
