@@ -353,6 +353,29 @@ class TestImportOfValidSlice:
             for number, reason, state, started, ended in expected
         ]
 
+    def test_final_hold_keeps_reason_and_open_period(self, tmp_path, header, rows):
+        state = header.index("incident_state")
+        held = next(i for i, row in enumerate(rows) if row[state] in HOLD_REASON_OF)
+        number = rows[held][0]
+        # Drop the incident's rows after its first Awaiting row, so that the
+        # incident ends on hold.
+        rows = [r for i, r in enumerate(rows) if r[0] != number or i <= held]
+        before = rows[held - 1] if rows[held - 1][0] == number else None
+        path = write_csv(tmp_path / "on_hold.csv", header, rows)
+
+        run_import(path)
+
+        incident = Incident.objects.get(number=number)
+        assert incident.status == "on_hold"
+        assert incident.hold_reason == HOLD_REASON_OF[rows[held][state]]
+        expected_from = STATUS_OF[before[state]] if before else ""
+        assert incident.held_from_status == expected_from
+        period = incident.hold_periods.get()
+        assert period.ended_at is None
+        assert period.started_at == source_time(
+            rows[held][header.index("sys_updated_at")]
+        )
+
     def test_number_sequence_passes_imported_numbers(self, slice_csv, header, rows):
         run_import(slice_csv)
 
