@@ -14,6 +14,7 @@ import functools
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -241,33 +242,57 @@ class SourceLog:
     max_number: int
 
 
+# What zipfile and zlib raise for a damaged, encrypted or unsupported archive.
+ARCHIVE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
 @contextmanager
 def open_source(path):
     """Open the CSV, or the CSV member of a zip, as text.
 
-    Raises SourceFormatError when the path is missing, is a zip without the
-    member, or is not UTF-8 text.
+    Raises SourceFormatError when the path is missing or unreadable, or is a
+    damaged zip or a zip without the member.
     """
     path = Path(path)
     if not path.is_file():
         raise SourceFormatError(f"{path} does not exist or is not a file.")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
-            member = next(
-                (name for name in names if Path(name).name == ZIP_MEMBER), None
-            )
-            if member is None:
-                listed = ", ".join(names[:5]) or "none"
-                raise SourceFormatError(
-                    f"{path} is a zip without a member named {ZIP_MEMBER} "
-                    f"(members: {listed})."
-                )
-            with archive.open(member) as raw:
-                yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+    try:
+        if zipfile.is_zipfile(path):
+            archive = zipfile.ZipFile(path)
+        else:
+            archive = None
+            handle = open(path, encoding="utf-8-sig", newline="")
+    except (OSError, *ARCHIVE_ERRORS) as error:
+        raise SourceFormatError(f"{path} cannot be read: {error}.") from None
+
+    if archive is None:
+        with handle:
+            yield handle
         return
-    with open(path, encoding="utf-8-sig", newline="") as handle:
-        yield handle
+    with archive:
+        raw = _open_member(archive, path)
+        with raw:
+            yield io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+
+
+def _open_member(archive, path):
+    names = archive.namelist()
+    member = next((name for name in names if Path(name).name == ZIP_MEMBER), None)
+    if member is None:
+        listed = ", ".join(names[:5]) or "none"
+        raise SourceFormatError(
+            f"{path} is a zip without a member named {ZIP_MEMBER} (members: {listed})."
+        )
+    try:
+        return archive.open(member)
+    except ARCHIVE_ERRORS as error:
+        raise SourceFormatError(f"{path}: {member} cannot be read: {error}.") from None
 
 
 def read_header(reader, path):
@@ -283,6 +308,8 @@ def read_header(reader, path):
             f"{path} is not a UTF-8 CSV file ({error}); expected the incident event "
             "log, as CSV or as a zip containing it."
         ) from None
+    except (OSError, *ARCHIVE_ERRORS) as error:
+        raise SourceFormatError(f"{path} cannot be read: {error}.") from None
     if header is None or not any(cell.strip() for cell in header):
         raise SourceFormatError(f"{path} is empty; expected a header line.")
     if len(header) == 1:
@@ -559,4 +586,8 @@ def _rows(reader, path) -> Iterator[list[str]]:
     except (UnicodeDecodeError, csv.Error) as error:
         raise SourceFormatError(
             f"{path}: line {reader.line_num + 1} cannot be read as UTF-8 CSV ({error})."
+        ) from None
+    except (OSError, *ARCHIVE_ERRORS) as error:
+        raise SourceFormatError(
+            f"{path}: reading failed after line {reader.line_num} ({error})."
         ) from None

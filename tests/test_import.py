@@ -599,6 +599,16 @@ def malformed_files(tmp_path, header, rows):
         handle.writestr("readme.txt", "no log here")
     yield ("zip without member", archive, "without a member named incident_event_log")
 
+    damaged = tmp_path / "damaged.zip"
+    with zipfile.ZipFile(damaged, "w", zipfile.ZIP_DEFLATED) as handle:
+        handle.write(write_csv(tmp_path / MEMBER, header, rows), MEMBER)
+    content = bytearray(damaged.read_bytes())
+    # Overwrite compressed bytes in the middle of the member; the zip's
+    # directory at the end stays intact, so only reading the member fails.
+    content[len(content) // 2 : len(content) // 2 + 64] = bytes(64)
+    damaged.write_bytes(bytes(content))
+    yield ("damaged zip", damaged, "reading failed after line")
+
     binary = tmp_path / "image.png"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     yield ("binary file", binary, "not a UTF-8 CSV file")
@@ -612,6 +622,7 @@ MALFORMED = [
     "semicolon delimiter",
     "empty file",
     "zip without member",
+    "damaged zip",
     "binary file",
     "missing path",
 ]
