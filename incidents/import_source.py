@@ -242,7 +242,7 @@ class SourceLog:
     max_number: int
 
 
-# What zipfile and zlib raise for a damaged, encrypted or unsupported archive.
+# Exceptions of zipfile and zlib for a damaged, encrypted or unsupported archive.
 ARCHIVE_ERRORS = (
     zipfile.BadZipFile,
     zlib.error,

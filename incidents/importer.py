@@ -797,10 +797,11 @@ def import_incidents(
     """Import the log at path (the CSV or a zip containing it) and return the
     ImportSummary.
 
-    A limit of None or 0 imports every incident. Raises ImportOptionError for a
-    bad time zone or a negative limit, and SourceFormatError
-    when the file is not the log; in both cases nothing is written. With dry_run
-    everything is validated and counted, and nothing is written.
+    A limit of None or 0 imports every incident. With dry_run everything is
+    validated and counted, and nothing is written.
+
+    Raises ImportOptionError for a bad time zone or a negative limit. Raises
+    SourceFormatError when the file is not the log. Nothing is written then.
     """
     zone = resolve_zone(time_zone)
     if limit is not None and limit < 0:
