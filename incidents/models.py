@@ -346,6 +346,22 @@ class Incident(FSMModelMixin, models.Model):
     reopen_count = models.PositiveIntegerField(default=0, editable=False)
     reassignment_count = models.PositiveIntegerField(default=0, editable=False)
 
+    # Values recorded by the system an incident was imported from (see
+    # incidents.importer); empty for incidents reported here.
+    source_made_sla = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The source system's verdict: did the incident meet its service "
+        "level? Empty unless imported.",
+    )
+    source_data = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Source fields that have no column here, as recorded.",
+    )
+
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = IncidentQuerySet.as_manager()
