@@ -34,6 +34,7 @@ run: venv ## Migrate, create roles, import sample incidents, add demo users, ser
 	$(MANAGE) migrate --no-input
 	$(MANAGE) setup_roles
 	$(MANAGE) import_incidents $(IMPORT_FILE) --limit $(IMPORT_LIMIT)
+	$(MANAGE) recompute_service_levels
 	$(MANAGE) create_demo_users
 	$(MANAGE) runserver $(RUN_ADDRESS)
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0002_number_sequence_and_append_only_timeline'),
+        ('incidents', '0004_service_levels'),
     ]
 
     operations = [
