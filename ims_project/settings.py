@@ -124,3 +124,10 @@ LOGGING = {
 # Days after which a resolved incident that nobody reopened is closed by the
 # close_resolved_incidents command.
 IMS_AUTO_CLOSE_DAYS = env_int("IMS_AUTO_CLOSE_DAYS", 7, minimum=1)
+
+# Working days (Monday to Friday) a post-incident review has before it is due,
+# counted from the day the major incident was resolved.
+IMS_REVIEW_DUE_BUSINESS_DAYS = env_int("IMS_REVIEW_DUE_BUSINESS_DAYS", 5, minimum=1)
+
+# Services listed by mean time between failures in a trend report.
+IMS_REPORT_TOP_N = env_int("IMS_REPORT_TOP_N", 10, minimum=1)

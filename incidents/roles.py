@@ -42,6 +42,12 @@ _STAFF_VIEW = (
     *_REFERENCE_VIEW,
 )
 
+_REVIEWS_VIEW = (
+    "reviews.view_postincidentreview",
+    "reviews.view_actionitem",
+    "reviews.view_tag",
+)
+
 ROLE_PERMISSIONS = {
     REPORTER: _REPORTER,
     SERVICE_DESK: (
@@ -68,6 +74,8 @@ ROLE_PERMISSIONS = {
         "incidents.resume_incident",
         "incidents.resolve_incident",
         "incidents.reassign_incident",
+        *_REVIEWS_VIEW,
+        "reviews.update_own_actionitem",
     ),
     INCIDENT_MANAGER: (
         *_STAFF_VIEW,
@@ -95,9 +103,24 @@ ROLE_PERMISSIONS = {
         "incidents.change_service",
         "incidents.add_team",
         "incidents.change_team",
+        *_REVIEWS_VIEW,
     ),
-    REVIEWER: (*_STAFF_VIEW,),
-    AUDITOR: (*_STAFF_VIEW,),
+    REVIEWER: (
+        *_STAFF_VIEW,
+        *_REVIEWS_VIEW,
+        "reviews.add_postincidentreview",
+        "reviews.change_postincidentreview",
+        "reviews.submit_review",
+        "reviews.return_review",
+        "reviews.publish_review",
+        "reviews.add_actionitem",
+        "reviews.change_actionitem",
+        "reviews.add_tag",
+        "reviews.change_tag",
+        "reviews.view_trendreport",
+        "reviews.build_trendreport",
+    ),
+    AUDITOR: (*_STAFF_VIEW, *_REVIEWS_VIEW, "reviews.view_trendreport"),
 }
 
 

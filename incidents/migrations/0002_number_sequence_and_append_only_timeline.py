@@ -24,7 +24,9 @@ DROP FUNCTION IF EXISTS incidents_timeline_append_only();
 
 def create_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(CREATE_TRIGGER)
+        # params=None: the SQL holds a literal % that must not be read as a
+        # placeholder.
+        schema_editor.execute(CREATE_TRIGGER, params=None)
 
 
 def drop_trigger(apps, schema_editor):
