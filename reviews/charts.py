@@ -69,11 +69,11 @@ def line_chart(title, points, series, unit="count"):
             segment.append((x(index), y(value)))
             parts.append(
                 format_html(
-                    '<a href="{}"><circle cx="{:.1f}" cy="{:.1f}" r="4" fill="{}">'
+                    '<a href="{}"><circle cx="{}" cy="{}" r="4" fill="{}">'
                     "<title>{} {}: {}</title></circle></a>",
                     point["url"],
-                    x(index),
-                    y(value),
+                    _number(x(index)),
+                    _number(y(value)),
                     color,
                     name,
                     point["label"],
@@ -94,9 +94,8 @@ def line_chart(title, points, series, unit="count"):
         if index % max(len(points) // 6, 1) == 0 or index == len(points) - 1:
             parts.append(
                 format_html(
-                    '<text x="{:.1f}" y="{}" font-size="10" text-anchor="middle">'
-                    "{}</text>",
-                    x(index),
+                    '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                    _number(x(index)),
                     HEIGHT - MARGIN_BOTTOM + 14,
                     point["label"],
                 )
@@ -131,26 +130,32 @@ def bar_chart(title, rows, unit="count", limit=10):
             format_html(
                 '<a href="{}"><text x="{}" y="{}" font-size="12" text-anchor="end">'
                 "{}</text>"
-                '<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="{}">'
+                '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
                 "<title>{}: {}</title></rect>"
-                '<text x="{:.1f}" y="{}" font-size="12">{}</text></a>',
+                '<text x="{}" y="{}" font-size="12">{}</text></a>',
                 row["url"],
                 label_width - 6,
                 top_y + 13,
                 _truncate(row["label"], 30),
                 label_width,
                 top_y,
-                length,
+                _number(length),
                 bar_height,
                 COLORS[0],
                 row["label"],
                 shown,
-                label_width + length + 4,
+                _number(label_width + length + 4),
                 top_y + 13,
                 shown,
             )
         )
     return _svg(title, parts, height=height)
+
+
+def _number(value):
+    # format_html escapes its arguments into strings first, so numbers are
+    # formatted here rather than with a format spec in the template string.
+    return f"{value:.1f}"
 
 
 def _truncate(text, size):
