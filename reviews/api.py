@@ -1,6 +1,6 @@
 """REST API of reviews, action items and trend reports.
 
-``router`` holds the routes; the project includes it under /api/v1/, giving
+``router`` contains the routes; the project includes it under /api/v1/, giving
 /api/v1/reviews/, /api/v1/action-items/ and /api/v1/reports/. Permissions are the
 model permissions of the role groups (view permissions included) plus the object
 rules of reviews.rules, the same checks the admin runs.

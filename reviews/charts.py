@@ -107,6 +107,7 @@ def bar_chart(title, rows, unit="count", limit=10):
     """Return an SVG horizontal bar chart of rows (dicts with "label", "value" and
     "url"), largest first, at most `limit` bars."""
     rows = rows[:limit]
+
     bar_height = 18
     height = MARGIN_TOP + len(rows) * (bar_height + 6) + 10
     label_width = 200
@@ -122,6 +123,7 @@ def bar_chart(title, rows, unit="count", limit=10):
             mark_safe('<text x="0" y="32" font-size="12">No incidents.</text>')
         )
         height = 40
+
     for index, row in enumerate(rows):
         top_y = MARGIN_TOP + 6 + index * (bar_height + 6)
         length = max(plot_width * (row["value"] or 0) / top, 1)

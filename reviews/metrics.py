@@ -166,9 +166,8 @@ def time_to_detect():
 def durations(start, end):
     """Return the duration distributions of the period.
 
-    Time to acknowledge covers incidents acknowledged in the period; the other
-    durations cover incidents resolved in the period, each where both of its
-    timestamps are stored.
+    Time to acknowledge covers incidents acknowledged in the period. The other
+    durations cover incidents resolved in the period that store both timestamps.
     """
     incidents = Incident.objects.order_by()
     resolved = incidents.filter(in_period("resolved_at", start, end))

@@ -173,7 +173,12 @@ def report_context(report):
 def _format_change(delta, unit):
     if delta is None:
         return ""
-    sign = "+" if delta > 0 else ("-" if delta < 0 else "\u00b1")
+    if delta > 0:
+        sign = "+"
+    elif delta < 0:
+        sign = "-"
+    else:
+        sign = "\u00b1"
     magnitude = abs(delta)
     if unit == "seconds":
         return f"{sign}{charts.format_seconds(magnitude)}"

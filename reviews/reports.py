@@ -40,9 +40,9 @@ def sla_compliance(start, end):
     """Return the shares of incidents that met their response and resolution
     targets in the period, as {"response": share, "resolution": share}.
 
-    NOTE: returns None until incidents carry service-level targets; wire it to the
-    service-level module when that lands, and the report, charts and exports pick
-    the figures up from here.
+    NOTE: returns None because incidents carry no service-level targets yet. Wire
+    it to the service-level module here; the report, charts and exports read the
+    figures from this function only.
     """
     return None
 
