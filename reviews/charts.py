@@ -91,12 +91,15 @@ def line_chart(title, points, series, unit="count"):
             )
         )
     for index, point in enumerate(points):
-        if index % max(len(points) // 6, 1) == 0 or index == len(points) - 1:
+        last = index == len(points) - 1
+        if index % max(len(points) // 6, 1) == 0 or last:
+            # The last label ends at its point so that it stays inside the chart.
             parts.append(
                 format_html(
-                    '<text x="{}" y="{}" font-size="10" text-anchor="middle">{}</text>',
+                    '<text x="{}" y="{}" font-size="10" text-anchor="{}">{}</text>',
                     _number(x(index)),
                     HEIGHT - MARGIN_BOTTOM + 14,
+                    "end" if last else "middle",
                     point["label"],
                 )
             )

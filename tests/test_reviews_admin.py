@@ -187,3 +187,20 @@ def test_cancel_from_admin_needs_reason(client, users, reviews):
     client.post(url, {"reason": "Superseded by a new monitor."})
 
     assert ActionItem.objects.get(pk=item.pk).state == "cancelled"
+
+
+def test_review_add_page_renders(client, users, db):
+    client.force_login(users[REVIEWER])
+
+    response = client.get(reverse("admin:reviews_postincidentreview_add"))
+
+    assert response.status_code == 200
+    assert 'name="incidents"' in response.content.decode()
+
+
+def test_auditor_cannot_open_add_page(client, users, db):
+    client.force_login(users[AUDITOR])
+
+    response = client.get(reverse("admin:reviews_postincidentreview_add"))
+
+    assert response.status_code == 403
