@@ -147,8 +147,26 @@ class TransitionButtonsMixin:
         return HttpResponseRedirect(change_url)
 
 
+class ReviewAdminForm(forms.ModelForm):
+    class Meta:
+        model = PostIncidentReview
+        # The admin's fieldsets choose the fields shown; this list is the
+        # fallback for forms built outside the admin.
+        fields = ["title", "incidents", "facilitator", "due_date"]
+
+    def clean_incidents(self):
+        incidents = self.cleaned_data["incidents"]
+        problems = services.incidents_already_reviewed(
+            incidents, self.instance if self.instance.pk else None
+        )
+        if problems:
+            raise forms.ValidationError(problems)
+        return incidents
+
+
 @admin.register(PostIncidentReview)
 class PostIncidentReviewAdmin(TransitionButtonsMixin, admin.ModelAdmin):
+    form = ReviewAdminForm
     transitions = (
         ("submit", "Submit for review"),
         ("return", "Return to draft"),
@@ -236,6 +254,13 @@ class PostIncidentReviewAdmin(TransitionButtonsMixin, admin.ModelAdmin):
         if obj is not None and not obj.is_editable:
             return False
         return super().has_change_permission(request, obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        if not change:
+            services.record_review_opened(
+                form.instance, form.instance.incidents.all(), request.user
+            )
 
     def available_transitions(self, request, obj):
         method = {"return": "return_to_draft"}

@@ -153,6 +153,10 @@ class ReviewSerializer(serializers.ModelSerializer):
     def validate_incidents(self, value):
         if not value:
             raise serializers.ValidationError("Name at least one incident.")
+        # One review per incident: a second one would split the learning.
+        problems = services.incidents_already_reviewed(value, self.instance)
+        if problems:
+            raise serializers.ValidationError(problems)
         return value
 
     def validate_tags(self, value):
@@ -169,6 +173,8 @@ class ReviewSerializer(serializers.ModelSerializer):
         tags = validated_data.pop("tags", [])
         review = super().create(validated_data)
         self._set_tags(review, tags)
+        actor = self.context["request"].user
+        services.record_review_opened(review, review.incidents.all(), actor)
         return review
 
     @transaction.atomic

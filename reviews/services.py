@@ -62,16 +62,7 @@ def open_review(incident, *, actor=None, facilitator=None, due_date=None):
             root_cause=incident.root_cause,
         )
         review.incidents.add(incident)
-        TimelineEntry.objects.create(
-            incident=incident,
-            actor=actor,
-            actor_label="" if actor else "system",
-            kind=TimelineEntry.Kind.SYSTEM,
-            message=(
-                f"Post-incident review {review.pk} opened, due {due_date.isoformat()}."
-            ),
-            data={"review": review.pk, "due_date": due_date.isoformat()},
-        )
+        record_review_opened(review, [incident], actor)
     logger.info(
         "review %s opened for incident %s, due %s",
         review.pk,
@@ -79,6 +70,36 @@ def open_review(incident, *, actor=None, facilitator=None, due_date=None):
         due_date.isoformat(),
     )
     return review, True
+
+
+def record_review_opened(review, incidents, actor=None):
+    """Append a timeline entry to each incident saying that the review opened."""
+    due = review.due_date.isoformat() if review.due_date else None
+    message = f"Post-incident review {review.pk} opened"
+    message += f", due {due}." if due else "."
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            incident=incident,
+            actor=actor,
+            actor_label="" if actor else "system",
+            kind=TimelineEntry.Kind.SYSTEM,
+            message=message,
+            data={"review": review.pk, "due_date": due},
+        )
+        for incident in incidents
+    )
+
+
+def incidents_already_reviewed(incidents, exclude_review=None):
+    """Return messages naming each incident that another review already covers."""
+    links = PostIncidentReview.incidents.through.objects.filter(incident__in=incidents)
+    if exclude_review is not None:
+        links = links.exclude(postincidentreview=exclude_review)
+    pairs = links.values_list("incident__number", "postincidentreview_id")
+    return [
+        f"{number} already has post-incident review {pk}."
+        for number, pk in sorted(set(pairs))
+    ]
 
 
 def start_review(actor, incident):

@@ -204,3 +204,24 @@ def test_auditor_cannot_open_add_page(client, users, db):
     response = client.get(reverse("admin:reviews_postincidentreview_add"))
 
     assert response.status_code == 403
+
+
+def test_add_form_rejects_reviewed_incident(client, users, reviews):
+    incident = reviews[0].incidents.get()
+    client.force_login(users[REVIEWER])
+
+    response = client.post(
+        reverse("admin:reviews_postincidentreview_add"),
+        {
+            "title": "Second look",
+            "incidents": str(incident.pk),
+            "action_items-TOTAL_FORMS": "0",
+            "action_items-INITIAL_FORMS": "0",
+        },
+    )
+
+    assert response.status_code == 200
+    assert f"{incident.number} already has post-incident review" in (
+        response.content.decode()
+    )
+    assert PostIncidentReview.objects.count() == 3

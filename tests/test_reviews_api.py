@@ -314,3 +314,32 @@ def test_responder_cannot_read_reports(users, db):
     response = api_as(users[RESPONDER]).get("/api/v1/reports/")
 
     assert response.status_code == 403
+
+
+def test_create_rejects_incident_with_review(users, review):
+    number = review.incidents.get().number
+
+    response = api_as(users[REVIEWER]).post(
+        "/api/v1/reviews/",
+        {"title": "Again", "incidents": [number]},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["incidents"] == [
+        f"{number} already has post-incident review {review.pk}."
+    ]
+
+
+def test_created_review_is_noted_on_incident(users, make_incident):
+    incident = make_incident("in_progress")
+
+    response = api_as(users[REVIEWER]).post(
+        "/api/v1/reviews/",
+        {"title": "Slow DNS", "incidents": [incident.number]},
+        format="json",
+    )
+
+    entry = incident.timeline.get(kind="system")
+    assert entry.message == f"Post-incident review {response.json()['id']} opened."
+    assert entry.actor == users[REVIEWER]
