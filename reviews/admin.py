@@ -1,7 +1,7 @@
 """Admin pages for reviews, action items, tags and trend reports.
 
-Transitions run through reviews.services, which applies reviews.rules, so a button
-shown here and the REST API refuse the same things for the same reasons.
+Transitions run through reviews.services, which applies reviews.rules, so the
+buttons here and the REST API reject the same actions for the same reasons.
 """
 
 import logging

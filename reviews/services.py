@@ -16,7 +16,7 @@ from django_fsm import TransitionNotAllowed
 
 from incidents.models import TimelineEntry
 from reviews import rules
-from reviews.models import ActionItem, PostIncidentReview, ReviewState
+from reviews.models import ActionItem, PostIncidentReview
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,8 @@ def review_due_date(resolved_at):
 
 def open_review(incident, *, actor=None, facilitator=None, due_date=None):
     """Create a draft review of the incident and note it on the incident's
-    timeline; return the existing review instead if the incident has one."""
+    timeline. Returns (review, created): the existing review, and False, when
+    the incident already has one."""
     with transaction.atomic():
         existing = (
             PostIncidentReview.objects.filter(incidents=incident).order_by("id").first()
@@ -168,7 +169,3 @@ def run_action_item_action(item, action, actor, *, reason=""):
         locked.state,
     )
     return locked
-
-
-def published_reviews():
-    return PostIncidentReview.objects.filter(state=ReviewState.PUBLISHED)
