@@ -9,6 +9,7 @@ import itertools
 import zoneinfo
 
 import pytest
+from django.db import connection
 
 from incidents.models import Category, HoldPeriod, Incident, Service, TimelineEntry
 from reviews import metrics
@@ -382,3 +383,30 @@ def test_period_previous_and_label_of_quarter():
     assert quarter.label == "2026-Q1"
     assert quarter.previous() == Period("quarter", datetime.date(2025, 10, 1))
     assert quarter.end_day == datetime.date(2026, 4, 1)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="percentile_cont is a PostgreSQL function",
+)
+def test_percentiles_match_postgresql_percentile_cont(db):
+    for minutes in (7, 1, 90, 13, 13, 240, 45, 2, 600, 31, 5):
+        reported = at("2026-03-10T00:00")
+        make(
+            reported,
+            "resolved",
+            resolved_at=reported + datetime.timedelta(minutes=minutes),
+        )
+
+    figures = metrics.durations(march().start, march().end)["time_to_resolve"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY s),"
+            " percentile_cont(0.9) WITHIN GROUP (ORDER BY s)"
+            " FROM (SELECT EXTRACT(EPOCH FROM resolved_at - reported_at) AS s"
+            " FROM incidents_incident) AS durations"
+        )
+        median, p90 = cursor.fetchone()
+
+    assert figures["median"] == pytest.approx(float(median))
+    assert figures["p90"] == pytest.approx(float(p90))
