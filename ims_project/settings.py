@@ -189,3 +189,10 @@ IMS_WEBHOOK_TIMEOUT_SECONDS = env_float("IMS_WEBHOOK_TIMEOUT_SECONDS", 5.0, mini
 
 # Share of a service-level target after which an incident counts as at risk.
 IMS_SLA_AT_RISK_RATIO = 0.75
+
+# Working days (Monday to Friday) a post-incident review has before it is due,
+# counted from the day the major incident was resolved.
+IMS_REVIEW_DUE_BUSINESS_DAYS = env_int("IMS_REVIEW_DUE_BUSINESS_DAYS", 5, minimum=1)
+
+# Services listed by mean time between failures in a trend report.
+IMS_REPORT_TOP_N = env_int("IMS_REPORT_TOP_N", 10, minimum=1)

@@ -53,6 +53,12 @@ _STAFF_VIEW = (
     *_OWN_PREFERENCES,
 )
 
+_REVIEWS_VIEW = (
+    "reviews.view_postincidentreview",
+    "reviews.view_actionitem",
+    "reviews.view_tag",
+)
+
 ROLE_PERMISSIONS = {
     REPORTER: _REPORTER,
     SERVICE_DESK: (
@@ -79,6 +85,8 @@ ROLE_PERMISSIONS = {
         "incidents.resume_incident",
         "incidents.resolve_incident",
         "incidents.reassign_incident",
+        *_REVIEWS_VIEW,
+        "reviews.update_own_actionitem",
     ),
     INCIDENT_MANAGER: (
         *_STAFF_VIEW,
@@ -123,9 +131,33 @@ ROLE_PERMISSIONS = {
         "incidents.delete_webhooksubscription",
         "incidents.view_webhookdelivery",
         "incidents.change_webhookdelivery",
+        *_REVIEWS_VIEW,
     ),
-    REVIEWER: (*_STAFF_VIEW,),
-    AUDITOR: (*_STAFF_VIEW,),
+    REVIEWER: (
+        *_STAFF_VIEW,
+        *_REVIEWS_VIEW,
+        "reviews.add_postincidentreview",
+        "reviews.change_postincidentreview",
+        "reviews.submit_review",
+        "reviews.return_review",
+        "reviews.publish_review",
+        "reviews.add_actionitem",
+        "reviews.change_actionitem",
+        "reviews.add_tag",
+        "reviews.change_tag",
+        "reviews.view_trendreport",
+        "reviews.build_trendreport",
+    ),
+    AUDITOR: (
+        *_STAFF_VIEW,
+        *_REVIEWS_VIEW,
+        "reviews.view_trendreport",
+        "incidents.view_businesshourscalendar",
+        "incidents.view_businessholiday",
+        "incidents.view_servicelevelevent",
+        "incidents.view_webhooksubscription",
+        "incidents.view_webhookdelivery",
+    ),
 }
 
 
