@@ -184,3 +184,23 @@ def test_rebuild_replaces_report(users, report):
 
     assert TrendReport.objects.count() == 1
     assert TrendReport.objects.get().pk == report.pk
+
+
+def test_every_figure_link_opens_incident_list(client, users, report):
+    login(client, users[AUDITOR])
+    page = client.get(reverse("admin:reviews_trendreport_change", args=[report.pk]))
+    body = page.content.decode().replace("&amp;", "&")
+    prefix = "/admin/incidents/incident/?"
+    hrefs = {
+        prefix + chunk.split('"', 1)[0] for chunk in body.split(prefix)[1:]
+    }
+    assert len(hrefs) >= 5
+
+    for href in sorted(hrefs):
+        response = client.get(href)
+        assert response.status_code == 200, href
+        assert "e=1" not in response.request["QUERY_STRING"], href
+
+    reported_link = page.context["headlines"][0]["url"]
+    listing = client.get(reported_link)
+    assert listing.context["cl"].result_count == 6
