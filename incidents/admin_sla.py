@@ -4,6 +4,7 @@ notification preferences and webhooks. Imported from IncidentsConfig.ready()."""
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
+from django.shortcuts import redirect
 
 from incidents import webhooks
 from incidents.models import (
@@ -206,12 +207,16 @@ class NotificationPreferenceAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and self._owns(request, obj)
 
-    def has_add_permission(self, request):
-        if not super().has_add_permission(request):
-            return False
-        if request.user.is_superuser:
-            return True
-        return not NotificationPreference.objects.filter(user=request.user).exists()
+    def add_view(self, request, form_url="", extra_context=None):
+        # A user has one preference row. The check lives here rather than in
+        # has_add_permission, which every admin page calls to build its app list.
+        if not request.user.is_superuser:
+            existing = NotificationPreference.objects.filter(user=request.user).first()
+            if existing is not None:
+                return redirect(
+                    "admin:incidents_notificationpreference_change", existing.pk
+                )
+        return super().add_view(request, form_url, extra_context)
 
     def save_model(self, request, obj, form, change):
         if not request.user.is_superuser:

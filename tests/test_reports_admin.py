@@ -191,9 +191,7 @@ def test_every_figure_link_opens_incident_list(client, users, report):
     page = client.get(reverse("admin:reviews_trendreport_change", args=[report.pk]))
     body = page.content.decode().replace("&amp;", "&")
     prefix = "/admin/incidents/incident/?"
-    hrefs = {
-        prefix + chunk.split('"', 1)[0] for chunk in body.split(prefix)[1:]
-    }
+    hrefs = {prefix + chunk.split('"', 1)[0] for chunk in body.split(prefix)[1:]}
     assert len(hrefs) >= 5
 
     for href in sorted(hrefs):

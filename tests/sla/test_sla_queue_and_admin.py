@@ -271,12 +271,20 @@ def test_reporter_adds_own_preferences(users, client_for):
 
 
 def test_second_preference_row_cannot_be_added(users, client_for):
-    NotificationPreference.objects.create(user=users[RESPONDER])
+    existing = NotificationPreference.objects.create(user=users[RESPONDER])
     client = client_for(users[RESPONDER])
+    add_url = reverse("admin:incidents_notificationpreference_add")
 
-    response = client.get(reverse("admin:incidents_notificationpreference_add"))
+    response = client.get(add_url)
+    posted = client.post(add_url, {})
 
-    assert response.status_code == 403
+    change_url = reverse(
+        "admin:incidents_notificationpreference_change", args=[existing.pk]
+    )
+    assert response.status_code == 302
+    assert response["Location"] == change_url
+    assert posted.status_code == 302
+    assert NotificationPreference.objects.filter(user=users[RESPONDER]).count() == 1
 
 
 @pytest.mark.parametrize(
