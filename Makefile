@@ -35,6 +35,7 @@ run: venv ## Migrate, create roles, import sample incidents, add demo users, ser
 	$(MANAGE) setup_roles
 	$(MANAGE) import_incidents $(IMPORT_FILE) --limit $(IMPORT_LIMIT)
 	$(MANAGE) recompute_service_levels
+	$(MANAGE) check_service_levels --no-notify
 	$(MANAGE) create_demo_users
 	$(MANAGE) runserver $(RUN_ADDRESS)
 

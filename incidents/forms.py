@@ -24,6 +24,10 @@ from incidents.models import (
 from incidents.priority import Level, Priority, derive_priority
 
 
+def with_blank(choices):
+    return [("", "---------"), *choices]
+
+
 def active_users():
     return get_user_model().objects.filter(is_active=True)
 
@@ -72,6 +76,8 @@ class ActionForm(forms.Form):
 
     action = ""
     label = ""
+    # Django's admin CSS shows labels of this class in bold.
+    required_css_class = "required"
 
     def __init__(self, data=None, *, incident, actor, **kwargs):
         self.incident = incident
@@ -95,8 +101,9 @@ class TriageForm(ActionForm):
         queryset=Category.objects.select_related("parent")
     )
     service = forms.ModelChoiceField(queryset=Service.objects.all())
-    impact = forms.TypedChoiceField(choices=Level.choices, coerce=int)
-    urgency = forms.TypedChoiceField(choices=Level.choices, coerce=int)
+    # A blank first choice, so that nobody triages as P1 by leaving the default.
+    impact = forms.TypedChoiceField(choices=with_blank(Level.choices), coerce=int)
+    urgency = forms.TypedChoiceField(choices=with_blank(Level.choices), coerce=int)
     assignment_group = forms.ModelChoiceField(queryset=Team.objects.all())
 
     def describe(self):
@@ -164,7 +171,7 @@ class ResolveForm(ActionForm):
     action = "resolve"
     label = "Resolve"
 
-    resolution_code = forms.ChoiceField(choices=ResolutionCode.choices)
+    resolution_code = forms.ChoiceField(choices=with_blank(ResolutionCode.choices))
     resolution_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     recovery_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     root_cause = forms.CharField(
@@ -217,7 +224,7 @@ class HoldForm(ActionForm):
     action = "hold"
     label = "Put on hold"
 
-    hold_reason = forms.ChoiceField(choices=HoldReason.choices)
+    hold_reason = forms.ChoiceField(choices=with_blank(HoldReason.choices))
     hold_note = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
     def describe(self):
@@ -237,9 +244,9 @@ class ResumeForm(ActionForm):
 
 class CancelForm(ActionForm):
     action = "cancel"
-    label = "Cancel"
+    label = "Cancel incident"
 
-    cancel_reason = forms.ChoiceField(choices=CancelReason.choices)
+    cancel_reason = forms.ChoiceField(choices=with_blank(CancelReason.choices))
     duplicate_of = IncidentNumberField(
         required=False, help_text="Number of the original, when this is a duplicate."
     )
@@ -314,7 +321,7 @@ class OverridePriorityForm(ActionForm):
     action = "override_priority"
     label = "Override priority"
 
-    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
+    priority = forms.TypedChoiceField(choices=with_blank(Priority.choices), coerce=int)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):

@@ -120,8 +120,12 @@ def transition_refusal(user, incident, action):
     method = getattr(incident, action)
     meta = method._django_fsm
     if not meta.has_transition(incident.status):
+        from incidents.models import Status
+
         sources = sorted(
-            str(state) for state in meta.transitions if state not in ("*", "+")
+            Status(state).label.lower()
+            for state in meta.transitions
+            if state not in ("*", "+")
         )
         return (
             f"{incident.number} is {incident.get_status_display().lower()}; "

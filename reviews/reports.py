@@ -34,6 +34,7 @@ HEADLINE_COUNTS = (
     "action_items_overdue",
 )
 HEADLINE_MEANS = ("time_to_acknowledge", "time_to_resolve", "time_to_resolve_net")
+HEADLINE_SHARES = ("sla_response_met", "sla_resolution_met")
 
 
 def sla_compliance(start, end):
@@ -90,6 +91,9 @@ def headline(period):
         metrics.in_period("resolved_at", period.start, period.end)
     )
     figures["time_to_resolve"] = _mean(resolved, metrics.time_to_resolve())
+    shares = sla_compliance(period.start, period.end)
+    figures["sla_response_met"] = shares["response"]
+    figures["sla_resolution_met"] = shares["resolution"]
     figures["time_to_resolve_net"] = _mean(resolved, metrics.time_to_resolve_net())
     return figures
 
@@ -136,7 +140,7 @@ def trend(period):
     points = []
     for each in periods:
         day = each.first_day
-        sla = sla_compliance(each.start, each.end)
+        shares = sla_compliance(each.start, each.end)
         points.append(
             {
                 "label": each.label,
@@ -146,8 +150,8 @@ def trend(period):
                 "resolved": resolved.get(day, {}).get("count", 0),
                 "mtta": metrics._round(acknowledged.get(day, {}).get("mtta")),
                 "mttr": metrics._round(resolved.get(day, {}).get("mttr")),
-                "sla_response_met": sla and sla["response"],
-                "sla_resolution_met": sla and sla["resolution"],
+                "sla_response_met": shares["response"],
+                "sla_resolution_met": shares["resolution"],
             }
         )
     return points
@@ -168,9 +172,9 @@ def build_report_data(period):
     data.update(metrics.counts(start, end))
     data.update(metrics.breakdowns(start, end))
     data.update(metrics.durations(start, end))
-    sla = sla_compliance(start, end)
-    data["sla_response_met"] = sla and sla["response"]
-    data["sla_resolution_met"] = sla and sla["resolution"]
+    shares = sla_compliance(start, end)
+    data["sla_response_met"] = shares["response"]
+    data["sla_resolution_met"] = shares["resolution"]
     data["mtbf_by_service"] = metrics.mtbf_by_service(start, end, top)
     data["top_recurring"] = metrics.recurring_pairs(start, end, top)
     data.update(metrics.learning(start, end, period.end_day))
@@ -178,6 +182,7 @@ def build_report_data(period):
     previous = headline(period.previous())
     current = {name: data[name] for name in HEADLINE_COUNTS}
     current.update({name: data[name]["mean"] for name in HEADLINE_MEANS})
+    current.update({name: data[name] for name in HEADLINE_SHARES})
     data["previous"] = {"period_label": period.previous().label, **previous}
     data["change"] = {
         name: _delta(value, previous[name]) for name, value in current.items()

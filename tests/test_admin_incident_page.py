@@ -111,7 +111,7 @@ def test_action_from_wrong_state_shows_reason(client, users, make_incident):
     response = client.get(action_url(incident, "close"))
 
     assert response.status_code == 403
-    assert "close is possible only from: resolved" in response.text
+    assert "close is possible only from: resolved." in response.text
 
 
 def test_unknown_action_is_not_found(client, users, make_incident):
