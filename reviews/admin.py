@@ -128,6 +128,16 @@ class TransitionButtonsMixin:
     def _needs_reason(self, action):
         return False
 
+    def response_change(self, request, obj):
+        # The buttons submit the change form when the user may edit it, so the
+        # edits are saved first and only then does the transition run. An invalid
+        # form never gets here: Django shows its errors and runs nothing.
+        action = request.POST.get("_transition")
+        if action:
+            self.message_user(request, f"{obj}: changes saved.")
+            return self.transition_view(request, obj.pk, action)
+        return super().response_change(request, obj)
+
     def transition_view(self, request, pk, action):
         if request.method != "POST":
             return HttpResponse(status=405, headers={"Allow": "POST"})

@@ -225,3 +225,38 @@ def test_add_form_rejects_reviewed_incident(client, users, reviews):
         response.content.decode()
     )
     assert PostIncidentReview.objects.count() == 3
+
+
+def _change_form_data(response):
+    """Return the POST data of an admin change page as its form stands."""
+    form = response.context["adminform"].form
+    data = {}
+    for name, field in form.fields.items():
+        value = form.initial.get(name)
+        if value is None:
+            continue
+        if isinstance(value, list):
+            data[name] = [getattr(item, "pk", item) for item in value]
+        else:
+            data[name] = field.prepare_value(value)
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        data[f"{formset.prefix}-TOTAL_FORMS"] = 0
+        data[f"{formset.prefix}-INITIAL_FORMS"] = 0
+    return data
+
+
+def test_transition_button_saves_edits_first(client, users, reviews):
+    client.force_login(users[REVIEWER])
+    review = reviews[0]
+    page = client.get(review.get_absolute_url())
+    data = _change_form_data(page)
+    data["summary"] = "Typed just before submitting."
+    data["_transition"] = "submit"
+
+    response = client.post(review.get_absolute_url(), data)
+
+    assert response.status_code == 302
+    review.refresh_from_db()
+    assert review.summary == "Typed just before submitting."
+    assert review.state == "in_review"
