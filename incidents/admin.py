@@ -172,7 +172,7 @@ CHANGE_FIELDSETS = (
                 "title",
                 "description",
                 ("source", "location"),
-                ("reporter", "opened_by"),
+                ("reporter_name", "opened_by_name"),
                 ("started_at", "detected_at", "reported_at"),
             )
         },
@@ -183,7 +183,7 @@ CHANGE_FIELDSETS = (
             "fields": (
                 ("category", "service"),
                 ("impact", "urgency", "priority_display"),
-                ("assignment_group", "assignee", "reassignment_count"),
+                ("assignment_group", "assignee_name", "reassignment_count"),
             )
         },
     ),
@@ -196,7 +196,7 @@ CHANGE_FIELDSETS = (
                 "resolution_notes",
                 "recovery_notes",
                 "root_cause",
-                ("closure_verified_by", "reopen_count"),
+                ("closure_verified_by_name", "reopen_count"),
                 "closure_notes",
             )
         },
@@ -224,6 +224,10 @@ CHANGE_FIELDSETS = (
         },
     ),
 )
+
+
+def _username(user):
+    return user.get_username() if user is not None else "-"
 
 
 def fieldset_names(fieldsets):
@@ -322,6 +326,25 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="age", ordering="-reported_at")
     def age_column(self, incident):
         return age(incident.reported_at)
+
+    # People are shown as plain names: Django would link them to the user admin,
+    # which only superusers may open.
+
+    @admin.display(description="reporter")
+    def reporter_name(self, incident):
+        return _username(incident.reporter)
+
+    @admin.display(description="opened by")
+    def opened_by_name(self, incident):
+        return _username(incident.opened_by)
+
+    @admin.display(description="assignee")
+    def assignee_name(self, incident):
+        return _username(incident.assignee)
+
+    @admin.display(description="closure verified by")
+    def closure_verified_by_name(self, incident):
+        return _username(incident.closure_verified_by)
 
     @admin.display(description="priority")
     def priority_display(self, incident):

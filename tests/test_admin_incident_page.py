@@ -377,3 +377,14 @@ def test_nobody_may_delete_incidents_or_timeline(client, db, make_incident):
     response = client.post(entry_url, {"message": "rewritten"})
     assert response.status_code == 403
     assert client.get(reverse("admin:incidents_timelineentry_add")).status_code == 403
+
+
+def test_change_page_does_not_link_user_admin(client, users, make_incident):
+    incident = make_incident("closed")
+    client.force_login(users[INCIDENT_MANAGER])
+
+    response = client.get(f"/admin/incidents/incident/{incident.pk}/change/")
+
+    assert response.status_code == 200
+    assert "/admin/auth/user/" not in response.text
+    assert "reporter" in response.text
