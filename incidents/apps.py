@@ -5,3 +5,8 @@ class IncidentsConfig(AppConfig):
     name = "incidents"
     verbose_name = "Incident management"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Admin pages of the intake models, and the OpenAPI descriptions of
+        # the API's authentication schemes.
+        from incidents.api import admin, schema  # noqa: F401

@@ -759,3 +759,11 @@ class TimelineEntry(models.Model):
         if self.actor_id:
             return self.actor.get_username()
         return self.actor_label or "system"
+
+
+# Registers the intake models, which live beside the API that uses them.
+from incidents.api.models import (  # noqa: E402, F401
+    AlertEvent,
+    AlertSeverityMapping,
+    IntakeToken,
+)

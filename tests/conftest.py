@@ -122,9 +122,7 @@ def make_incident(users, category, service, team):
                 },
             )
         ],
-        "closed": [
-            ("close", lambda *a: {"closure_notes": "Confirmed by the caller."})
-        ],
+        "closed": [("close", lambda *a: {"closure_notes": "Confirmed by the caller."})],
     }
     paths = {
         "new": [],
