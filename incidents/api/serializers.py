@@ -12,7 +12,17 @@ from rest_framework import serializers
 
 from incidents import rules
 from incidents.forms import ACTION_FORMS, IncidentNumberField, UsernameField
-from incidents.models import Category, Incident, Service, Source, Team, TimelineEntry
+from incidents.models import (
+    CancelReason,
+    Category,
+    HoldReason,
+    Incident,
+    ResolutionCode,
+    Service,
+    Source,
+    Team,
+    TimelineEntry,
+)
 
 User = get_user_model()
 
@@ -30,10 +40,21 @@ class IncidentSerializer(serializers.ModelSerializer):
         view_name="api:incident-detail", lookup_field="number"
     )
     major = serializers.BooleanField(source="is_major", read_only=True)
-    category_name = serializers.StringRelatedField(source="category", read_only=True)
-    service_name = serializers.StringRelatedField(source="service", read_only=True)
+    category_name = serializers.StringRelatedField(source="category", allow_null=True)
+    service_name = serializers.StringRelatedField(source="service", allow_null=True)
     assignment_group_name = serializers.StringRelatedField(
-        source="assignment_group", read_only=True
+        source="assignment_group", allow_null=True
+    )
+    # Declared because a read-only model field loses its blank choice in the
+    # schema, and these are empty until their action runs.
+    resolution_code = serializers.ChoiceField(
+        choices=ResolutionCode.choices, allow_blank=True, read_only=True
+    )
+    hold_reason = serializers.ChoiceField(
+        choices=HoldReason.choices, allow_blank=True, read_only=True
+    )
+    cancel_reason = serializers.ChoiceField(
+        choices=CancelReason.choices, allow_blank=True, read_only=True
     )
     reporter = UsernameRelatedField(allow_null=True)
     opened_by = UsernameRelatedField(allow_null=True)

@@ -69,6 +69,22 @@ def json_object(request):
     return dict(data)
 
 
+def form_data(data):
+    """Return JSON values as the text that Django form fields parse.
+
+    Form fields expect what an HTML form posts: some call str methods on the
+    value, so a JSON true or 3 would crash them. None stays None (empty).
+    """
+    converted = {}
+    for name, value in data.items():
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, int | float):
+            value = str(value)
+        converted[name] = value
+    return converted
+
+
 def reject_unknown(data, allowed):
     unknown = sorted(set(data) - set(allowed))
     if unknown:
@@ -105,7 +121,8 @@ class IncidentViewSet(
 
     serializer_class = api_serializers.IncidentSerializer
     lookup_field = "number"
-    lookup_value_regex = "[A-Za-z0-9]+"
+    # Any segment, so that a malformed number gets the API's JSON 404.
+    lookup_value_regex = "[^/]+"
     filter_backends = [DjangoFilterBackend, filters.OrderingFilter]
     filterset_class = IncidentFilterSet
     ordering_fields = ["reported_at", "detected_at", "updated_at", "number"]
@@ -140,7 +157,7 @@ class IncidentViewSet(
         data.setdefault("source", "api")
         data.setdefault("detected_at", timezone.now().isoformat())
         try:
-            incident = services.report_incident(request.user, data)
+            incident = services.report_incident(request.user, form_data(data))
         except services.ActionRefused as refusal:
             raise exceptions.PermissionDenied(str(refusal)) from None
         except services.ActionInvalid as invalid:
@@ -152,7 +169,8 @@ class IncidentViewSet(
             status=status.HTTP_201_CREATED,
             headers={
                 "ETag": etag(incident.version),
-                "Location": serializer.data["url"],
+                # str(): the serializer returns a Hyperlink, which WSGI rejects.
+                "Location": str(serializer.data["url"]),
             },
         )
 
@@ -279,7 +297,7 @@ class TransitionView(APIView):
                 incident,
                 self.action_name,
                 request.user,
-                data,
+                form_data(data),
                 expected_version=expected,
             )
         except services.ActionInvalid as invalid:

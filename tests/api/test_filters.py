@@ -165,7 +165,8 @@ def test_reported_on_uses_time_zone_not_utc(make_incident, listing, settings):
     incident = make_incident("new")
     # 23:30 UTC on the 28th is already 00:30 on the 29th in Paris.
     set_fields(
-        incident, reported_at=datetime.datetime(2026, 3, 28, 23, 30, tzinfo=datetime.UTC)
+        incident,
+        reported_at=datetime.datetime(2026, 3, 28, 23, 30, tzinfo=datetime.UTC),
     )
 
     assert listing("reported_on=2026-03-29") == {incident.number}

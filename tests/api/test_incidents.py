@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Incident, TimelineEntry
-from incidents.roles import INCIDENT_MANAGER, REPORTER, RESPONDER, SERVICE_DESK
+from incidents.roles import INCIDENT_MANAGER, REPORTER, SERVICE_DESK
 
 
 @pytest.fixture
@@ -556,3 +556,28 @@ def test_schema_and_docs_served(db, client):
     assert b"/api/v1/incidents/{number}/transitions/triage/" in schema.content
     assert docs.status_code == 200
     assert b"drf_spectacular_sidecar" in docs.content
+
+
+@pytest.mark.parametrize("value", [True, 12, 1.5])
+def test_report_non_text_timestamp_is_400(value, users, api_client):
+    response = api_client(users[REPORTER]).post(
+        "/api/v1/incidents/",
+        {"title": "A", "description": "B", "started_at": value},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert "started_at" in response.json()["errors"]
+
+
+def test_transition_integer_given_as_number(make_incident, manager_client):
+    incident = make_incident("triaged")
+
+    response = manager_client.post(
+        transition_url(incident, "override_priority"),
+        {"priority": 1, "reason": "Board meeting."},
+        format="json",
+    )
+
+    assert response.status_code == 200
+    assert response.json()["priority"] == 1

@@ -158,9 +158,7 @@ def test_resolved_alert_mitigates_working_incident(
 
 
 @pytest.mark.parametrize("state", ["resolved", "closed"])
-def test_resolved_alert_never_resolves_or_closes(
-    state, intake_client, make_incident
-):
+def test_resolved_alert_never_resolves_or_closes(state, intake_client, make_incident):
     incident = make_incident(state)
     AlertEvent.objects.create(
         fingerprint="5d4b1c0a9e8f7a61",

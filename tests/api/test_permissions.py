@@ -127,7 +127,9 @@ def test_anonymous_request_is_401(make_incident, api_client):
         api_client().get("/api/v1/incidents/"),
         api_client().get(f"/api/v1/incidents/{incident.number}/"),
         api_client().post(
-            f"/api/v1/incidents/{incident.number}/transitions/triage/", {}, format="json"
+            f"/api/v1/incidents/{incident.number}/transitions/triage/",
+            {},
+            format="json",
         ),
     ]
 
