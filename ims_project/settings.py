@@ -4,6 +4,8 @@ See the README for every variable. Defaults suit local use: an embedded SQLite
 database in the project folder and DEBUG on.
 """
 
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -92,6 +94,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
+    )
+    # Tests use a file, not the in-memory default, so that threads and the live
+    # server share one database with real locking. The process id keeps parallel
+    # test runs apart.
+    DATABASES["default"].setdefault("TEST", {}).setdefault(
+        "NAME", str(Path(tempfile.gettempdir()) / f"ims-test-{os.getpid()}.sqlite3")
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

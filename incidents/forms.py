@@ -68,7 +68,7 @@ class IncidentNumberField(forms.CharField):
 
 
 class ActionForm(forms.Form):
-    """Base of the action forms: knows the incident and the acting user."""
+    """Base of the action forms, bound to the incident and the acting user."""
 
     action = ""
     label = ""
@@ -286,9 +286,14 @@ class ReassignForm(ActionForm):
             )
         return data
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # describe() runs after the change, so keep the team it is moving from.
+        self.previous_group = self.incident.assignment_group
+
     def describe(self):
         data = self.cleaned_data
-        text = f"Reassigned from {self.incident.assignment_group} to "
+        text = f"Reassigned from {self.previous_group} to "
         text += str(data["assignment_group"])
         if data.get("assignee"):
             text += f", assignee {data['assignee']}"
@@ -312,11 +317,16 @@ class OverridePriorityForm(ActionForm):
     priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # describe() runs after the change, so keep the priority it replaces.
+        self.previous_priority = self.incident.get_priority_display() or "none"
+
     def describe(self):
         data = self.cleaned_data
-        old = self.incident.get_priority_display() or "none"
+        new = Priority(data["priority"]).label
         return (
-            f"Priority overridden from {old} to {Priority(data['priority']).label}: "
+            f"Priority overridden from {self.previous_priority} to {new}: "
             f"{data['reason']}"
         )
 

@@ -123,8 +123,8 @@ def next_incident_number():
     transaction.
 
     The UPDATE takes the row's write lock, so two transactions never read the same
-    value; a rolled-back transaction gives its value back, which is fine because no
-    incident ever carried it.
+    value. A rolled-back transaction gives its value back, which is safe because no
+    stored incident ever carried it.
     """
     with transaction.atomic():
         updated = NumberSequence.objects.filter(name="incident").update(
@@ -529,8 +529,9 @@ class Incident(FSMModelMixin, models.Model):
         target=Status.CLOSED,
         permission=rules.fsm_permission("close"),
     )
-    def close(self, *, closure_verified_by, closure_notes, at=None):
-        if closure_verified_by is None:
+    def close(self, *, closure_verified_by, closure_notes, at=None, automatic=False):
+        # Only the scheduled auto-close closes without a verifying person.
+        if closure_verified_by is None and not automatic:
             raise ValidationError(
                 {"closure_verified_by": "Name who verified the resolution."}
             )
@@ -644,11 +645,10 @@ class Incident(FSMModelMixin, models.Model):
         field=status,
         source=[s for s in Status.values if s not in (Status.CLOSED, Status.CANCELLED)],
         target=None,
+        conditions=[lambda incident: not incident.is_major],
         permission=rules.fsm_permission("declare_major"),
     )
     def declare_major(self, *, reason, at=None):
-        if self.declared_major:
-            raise ValidationError(f"{self.number} is already a major incident.")
         if not (reason or "").strip():
             raise ValidationError({"reason": "Say why this is a major incident."})
         self.declared_major = True

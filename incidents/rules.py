@@ -7,8 +7,6 @@ to incidents the user reported (reporters) or that are assigned to one of the us
 teams (responders). Holders of ``incidents.act_on_any_incident`` are not narrowed.
 """
 
-from django.db.models import Q
-
 # Transitions and state-keeping actions, each guarded by the permission
 # ``incidents.<name>_incident``.
 ACTIONS = (
@@ -59,7 +57,7 @@ def visible_incidents(user, queryset=None):
         return queryset.none()
     if can_see_all(user):
         return queryset
-    return queryset.filter(Q(reporter=user) | Q(opened_by=user))
+    return queryset.filter(reporter=user)
 
 
 def can_view(user, incident):
@@ -67,7 +65,7 @@ def can_view(user, incident):
         return False
     if can_see_all(user):
         return True
-    return user.pk in (incident.reporter_id, incident.opened_by_id)
+    return incident.reporter_id == user.pk
 
 
 def can_comment(user, incident):
@@ -129,7 +127,17 @@ def transition_refusal(user, incident, action):
             f"{incident.number} is {incident.get_status_display().lower()}; "
             f"{action.replace('_', ' ')} is possible only from: {', '.join(sources)}."
         )
+    if not meta.conditions_met(incident, incident.status):
+        return CONDITION_REFUSALS.get(action, f"{action} is not possible now.").format(
+            number=incident.number
+        )
     return action_refusal(user, incident, action)
+
+
+# Plain-words reasons for the FSM conditions declared on the model's transitions.
+CONDITION_REFUSALS = {
+    "declare_major": "{number} is already a major incident.",
+}
 
 
 def available_actions(user, incident):

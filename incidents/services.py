@@ -248,3 +248,56 @@ def _describe_change(name, values):
     if isinstance(new, dict):
         new = new["name"]
     return f"{label} from {old if old not in (None, '') else 'empty'} to {new}"
+
+
+SYSTEM_ACTOR = "system"
+
+
+def auto_close_resolved(grace, *, now=None):
+    """Close every incident resolved for longer than grace (a timedelta) that
+    nobody reopened, and return the numbers closed.
+
+    Each incident closes in its own transaction under a row lock, so an incident
+    reopened meanwhile is skipped and one failure does not undo the others.
+    """
+    now = now or timezone.now()
+    cutoff = now - grace
+    candidates = Incident.objects.filter(
+        status=Status.RESOLVED, resolved_at__lte=cutoff
+    ).values_list("pk", flat=True)
+    closed = []
+    for pk in candidates.iterator(chunk_size=500):
+        with transaction.atomic():
+            incident = Incident.objects.select_for_update().get(pk=pk)
+            if incident.status != Status.RESOLVED or incident.resolved_at > cutoff:
+                continue
+            resolved = incident.resolved_at.strftime("%Y-%m-%d %H:%M %Z")
+            notes = (
+                f"Closed automatically: resolved at {resolved} and not reopened "
+                f"within {_describe_grace(grace)}."
+            )
+            incident.close(
+                closure_verified_by=None, closure_notes=notes, at=now, automatic=True
+            )
+            incident.save()
+            TimelineEntry.objects.create(
+                incident=incident,
+                actor_label=SYSTEM_ACTOR,
+                kind=TimelineEntry.Kind.TRANSITION,
+                transition="close",
+                from_state=Status.RESOLVED,
+                to_state=Status.CLOSED,
+                message=notes,
+                data={"automatic": True, "grace_seconds": grace.total_seconds()},
+            )
+        closed.append(incident.number)
+        logger.info("incident %s closed automatically", incident.number)
+    return closed
+
+
+def _describe_grace(grace):
+    days = grace.total_seconds() / 86400
+    if days == int(days):
+        unit = "day" if days == 1 else "days"
+        return f"{int(days)} {unit}"
+    return f"{grace.total_seconds() / 3600:g} hours"

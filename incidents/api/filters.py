@@ -8,6 +8,7 @@ day on which daylight saving time starts or ends spans 23 or 25 hours.
 import datetime
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils import timezone
 
@@ -37,6 +38,22 @@ class LocalDayFilter(django_filters.DateFilter):
         )
 
 
+# The largest primary key a 64-bit integer column holds. A larger value would
+# make the database driver raise instead of matching nothing.
+MAX_ID = 2**63 - 1
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A record id: a whole number from 1 to MAX_ID, else a 400."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
+
+
 class IncidentFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(
         field_name="status",
@@ -48,12 +65,12 @@ class IncidentFilterSet(django_filters.FilterSet):
     )
     impact = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
     urgency = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
-    category = django_filters.NumberFilter(
+    category = IdFilter(
         method="filter_category",
         help_text="Category id; a top-level category includes its subcategories.",
     )
-    service = django_filters.NumberFilter(field_name="service_id")
-    team = django_filters.NumberFilter(
+    service = IdFilter(field_name="service_id")
+    team = IdFilter(
         field_name="assignment_group_id", help_text="Id of the assignment group."
     )
     assignee = django_filters.CharFilter(

@@ -92,10 +92,13 @@ def reject_unknown(data, allowed):
 
 
 def refusal_exception(incident, action_name, reason):
-    """Return the API error for a refused action: 409 when the state does not
-    allow it, 403 when the role or the object rules do not."""
+    """Return the API error for a refused action: 409 when the state (or a
+    condition on it, such as "not major yet") does not allow it, 403 when the
+    role or the object rules do not."""
     meta = getattr(Incident, action_name)._django_fsm
     if not meta.has_transition(incident.status):
+        return Conflict(reason)
+    if not meta.conditions_met(incident, incident.status):
         return Conflict(reason)
     return exceptions.PermissionDenied(reason)
 

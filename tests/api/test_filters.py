@@ -194,3 +194,14 @@ def test_q_searches_number_title_description(make_incident, listing):
 
     assert listing("q=printer") == {by_title.number, by_description.number}
     assert listing(f"q={by_title.number.lower()}") == {by_title.number}
+
+
+@pytest.mark.parametrize("name", ["category", "service", "team"])
+@pytest.mark.parametrize("value", ["abc", "0", str(2**64), "1.5"])
+def test_invalid_id_is_400(name, value, db, users, api_client):
+    client = api_client(users[INCIDENT_MANAGER])
+
+    response = client.get(f"/api/v1/incidents/?{name}={value}")
+
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
