@@ -1,4 +1,4 @@
-"""How API clients prove who they are.
+"""Authentication classes of the API.
 
 People and integrations use DRF's per-user token (one per user, revoked by
 deleting it in the admin) as ``Authorization: Token KEY`` or ``Bearer KEY``.

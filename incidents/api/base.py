@@ -4,6 +4,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import exceptions, viewsets
 
 from incidents.api.errors import ErrorSerializer, PreconditionFailed
+from incidents.api.pagination import IdCursorPagination
 
 IF_MATCH_PARAMETER = OpenApiParameter(
     name="If-Match",
@@ -74,5 +75,10 @@ def check_if_match(request, incident):
     return incident.version
 
 
-class BaseReadOnlyViewSet(viewsets.ReadOnlyModelViewSet):
-    """A read-only list and detail, cursor-paginated, for reference data."""
+class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
+    """A read-only list and detail of reference data, paginated by id.
+
+    Subclasses set ``queryset`` (ordered by id) and ``serializer_class``.
+    """
+
+    pagination_class = IdCursorPagination

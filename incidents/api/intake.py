@@ -205,10 +205,13 @@ def parse_notification(payload):
 
 
 def _parse_alert(raw, path, check):
+    """Return the Alert in one element of ``alerts``, or None after recording
+    its errors in check."""
     if not isinstance(raw, dict):
         check.add(path, "must be an object")
         return None
     errors_before = len(check.errors)
+
     status = check.string(
         raw, "status", f"{path}.status", choices=("firing", "resolved")
     )
@@ -216,6 +219,7 @@ def _parse_alert(raw, path, check):
     annotations = check.string_map(
         raw, "annotations", f"{path}.annotations", required=False
     )
+
     starts_at = check.timestamp(raw, "startsAt", f"{path}.startsAt")
     if (
         "startsAt" in raw
@@ -224,6 +228,10 @@ def _parse_alert(raw, path, check):
     ):
         check.add(f"{path}.startsAt", "must not be the zero time")
     ends_at = check.timestamp(raw, "endsAt", f"{path}.endsAt", required=False)
+    if status == "resolved" and "endsAt" in raw and ends_at is None:
+        if f"{path}.endsAt" not in check.errors:
+            check.add(f"{path}.endsAt", "a resolved alert needs its end time")
+
     generator_url = check.string(
         raw, "generatorURL", f"{path}.generatorURL", required=False
     )
@@ -236,9 +244,7 @@ def _parse_alert(raw, path, check):
                 f"{path}.fingerprint",
                 f"longer than {FINGERPRINT_MAX_LENGTH} characters",
             )
-    if status == "resolved" and "endsAt" in raw and ends_at is None:
-        if f"{path}.endsAt" not in check.errors:
-            check.add(f"{path}.endsAt", "a resolved alert needs its end time")
+
     if len(check.errors) > errors_before:
         return None
     return Alert(

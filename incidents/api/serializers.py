@@ -1,9 +1,9 @@
 """JSON shapes of the API.
 
-Incoming data for reports and actions is validated by the same Django forms as
-in the admin (incidents.forms); the request serializers here only describe those
-bodies in the OpenAPI schema, except IncidentUpdateSerializer, which converts
-PATCH values before services.update_fields checks them.
+The same Django forms as in the admin (incidents.forms) validate the data of
+reports and actions. The request serializers here only describe those bodies in
+the OpenAPI schema. IncidentUpdateSerializer is the exception: it converts PATCH
+values before services.update_fields checks them.
 """
 
 from django import forms

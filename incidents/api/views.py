@@ -29,6 +29,7 @@ from incidents.api.base import (
     INVALID,
     NOT_FOUND,
     WRITE_ERRORS,
+    ReferenceViewSet,
     check_if_match,
     error_response,
     etag,
@@ -36,7 +37,6 @@ from incidents.api.base import (
 from incidents.api.errors import Conflict, FieldErrors, form_errors
 from incidents.api.filters import IncidentFilterSet
 from incidents.api.pagination import (
-    IdCursorPagination,
     IncidentCursorPagination,
     TimelineCursorPagination,
 )
@@ -351,12 +351,6 @@ class UnknownTransitionView(APIView):
             f"{name!r} is not an incident action; actions are: "
             f"{', '.join(ACTION_FORMS)}."
         )
-
-
-class ReferenceViewSet(viewsets.ReadOnlyModelViewSet):
-    """Read-only reference data for the ids that incidents and actions use."""
-
-    pagination_class = IdCursorPagination
 
 
 class CategoryViewSet(ReferenceViewSet):

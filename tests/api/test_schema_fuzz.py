@@ -30,8 +30,9 @@ def served_schema():
     """Return the schema that /api/schema/ serves, built in-process.
 
     NOTE: schemathesis.pytest.from_fixture (4.32.5) reads a private attribute
-    that pytest 9 no longer has, so the schema is loaded at collection time
-    instead of from the live server; it is the same generator and settings.
+    that pytest 9 no longer has. The schema is therefore built at collection
+    time rather than fetched from the live server, by the same generator;
+    test_served_schema_matches checks that the two are equal.
     """
     generator = SchemaGenerator()
     return json.loads(json.dumps(generator.get_schema(request=None, public=True)))
