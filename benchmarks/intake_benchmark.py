@@ -114,7 +114,7 @@ def main():
         Service.objects.create(name="Storage")
         user, _ = intake_account("alertmanager")
         _token, key = IntakeToken.issue(user, "benchmark")
-        client = Client()
+        client = Client(HTTP_HOST="127.0.0.1")
 
         print(f"{'batch':>5} {'firing/s':>9} {'repeat/s':>9} {'resolved/s':>10}")
         for offset, size in enumerate(args.batch):
