@@ -20,7 +20,7 @@ import pytest
 
 from incidents import services
 from incidents.api.intake import intake_account
-from incidents.api.models import AlertEvent, IntakeToken
+from incidents.api.models import AlertEvent, AlertSeverityMapping, IntakeToken
 from incidents.models import Incident, TimelineEntry
 from incidents.roles import INCIDENT_MANAGER
 
@@ -150,6 +150,10 @@ def test_alertmanager_opens_dedupes_and_mitigates(
     alertmanager, users, category, service, team, caplog
 ):
     caplog.set_level(logging.INFO, logger="incidents.api.intake")
+    # A transactional test that ran earlier may have flushed the migrated rows.
+    AlertSeverityMapping.objects.update_or_create(
+        severity="critical", defaults={"impact": 1, "urgency": 1}
+    )
     labels = ["alertname=DiskFull", "instance=db1", "severity=critical"]
 
     amtool_add(alertmanager, *labels, summary="Disk full on db1")
