@@ -11,6 +11,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils import timezone
+from django_filters.fields import IsoDateTimeField
 
 from incidents.models import MAJOR_Q, Incident, Source, Status
 from incidents.priority import Level, Priority
@@ -54,6 +55,30 @@ class IdFilter(django_filters.NumberFilter):
         super().__init__(*args, **kwargs)
 
 
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 datetime, converted to UTC.
+
+    PostgreSQL rejects UTC offsets beyond 15:59 hours, which ISO 8601 allows, so
+    the value is sent in UTC. A conversion that leaves the datetime range is
+    invalid input, not a server error.
+    """
+
+    def to_python(self, value):
+        parsed = super().to_python(value)
+        if parsed is None:
+            return None
+        try:
+            return parsed.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                f"{value!r} is outside the supported date range.", code="invalid"
+            ) from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcIsoDateTimeField
+
+
 class IncidentFilterSet(django_filters.FilterSet):
     state = django_filters.MultipleChoiceFilter(
         field_name="status",
@@ -80,19 +105,19 @@ class IncidentFilterSet(django_filters.FilterSet):
     major = django_filters.BooleanFilter(
         method="filter_major", help_text="P1 or declared major."
     )
-    reported_after = django_filters.IsoDateTimeFilter(
+    reported_after = UtcIsoDateTimeFilter(
         field_name="reported_at", lookup_expr="gte", help_text="Inclusive."
     )
-    reported_before = django_filters.IsoDateTimeFilter(
+    reported_before = UtcIsoDateTimeFilter(
         field_name="reported_at", lookup_expr="lt", help_text="Exclusive."
     )
     reported_on = LocalDayFilter(
         field_name="reported_at", help_text="Calendar day in the server's time zone."
     )
-    resolved_after = django_filters.IsoDateTimeFilter(
+    resolved_after = UtcIsoDateTimeFilter(
         field_name="resolved_at", lookup_expr="gte", help_text="Inclusive."
     )
-    resolved_before = django_filters.IsoDateTimeFilter(
+    resolved_before = UtcIsoDateTimeFilter(
         field_name="resolved_at", lookup_expr="lt", help_text="Exclusive."
     )
     resolved_on = LocalDayFilter(

@@ -205,3 +205,28 @@ def test_invalid_id_is_400(name, value, db, users, api_client):
 
     assert response.status_code == 400
     assert name in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("value", "status", "count"),
+    [
+        # Offsets beyond PostgreSQL's 15:59 limit are converted to UTC.
+        ("3007-06-27T10:07:52%2B19:31", 200, 1),
+        # Year 10000 in UTC: outside the datetime range.
+        ("9999-12-31T23:30:00-05:00", 400, 0),
+        ("yesterday", 400, 0),
+    ],
+)
+def test_reported_before_edge_values(
+    value, status, count, make_incident, users, api_client
+):
+    make_incident("new")
+    client = api_client(users[INCIDENT_MANAGER])
+
+    response = client.get(f"/api/v1/incidents/?reported_before={value}")
+
+    assert response.status_code == status
+    if status == 200:
+        assert len(response.json()["results"]) == count
+    else:
+        assert "reported_before" in response.json()["errors"]
