@@ -9,6 +9,7 @@ instead, which suits secrets mounted by container runtimes.
 import os
 import zoneinfo
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -16,9 +17,17 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 
 def env_str(name, default=None):
-    """Return the variable's text, the text of the file NAME_FILE names, or default."""
+    """Return the variable's text, the text of the file NAME_FILE names, or default.
+
+    Setting both NAME and NAME_FILE raises ImproperlyConfigured, because one of
+    them would be ignored without a word.
+    """
     file_path = os.environ.get(f"{name}_FILE")
     if file_path:
+        if os.environ.get(name):
+            raise ImproperlyConfigured(
+                f"Both {name} and {name}_FILE are set; unset one of them."
+            )
         try:
             with open(file_path, encoding="utf-8") as handle:
                 return handle.read().strip()
@@ -55,6 +64,19 @@ def env_int(name, default, minimum=None, maximum=None):
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
     if maximum is not None and value > maximum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at most {maximum}.")
+    return value
+
+
+def env_float(name, default, minimum=None):
+    raw = env_str(name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
     return value
 
 
@@ -95,3 +117,35 @@ def env_rate(name, default):
             "120/min, 10/s, 1000/hour or 5000/day."
         )
     return raw.strip()
+
+
+LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+def env_log_level(name, default="INFO"):
+    """Return a logging level name, upper-cased, such as INFO."""
+    raw = env_str(name, default)
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a log level: use one of {', '.join(LOG_LEVELS)}."
+        )
+    return value
+
+
+def env_database(name, default, conn_max_age=0):
+    """Return a DATABASES entry parsed from a URL such as postgres://u:p@host/db.
+
+    An empty variable counts as unset. The error does not repeat the URL, because
+    it may carry a password.
+    """
+    raw = env_str(name) or default
+    try:
+        return dj_database_url.parse(raw, conn_max_age=conn_max_age)
+    except ValueError as error:
+        # dj-database-url's messages name the scheme at most, never the password.
+        raise ImproperlyConfigured(
+            f"{name} is not a valid database URL: {error} "
+            "Write it as postgres://USER:PASSWORD@HOST:PORT/NAME or "
+            "sqlite:////absolute/path/db.sqlite3."
+        ) from None

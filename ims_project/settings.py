@@ -1,20 +1,22 @@
 """Settings of the incident management system, read from the environment.
 
-See the README for every variable. Defaults suit local use: an embedded SQLite
-database in the project folder and DEBUG on.
+docs/operations.md describes the main variables. Defaults suit local use: an
+embedded SQLite database in the project folder and DEBUG on.
 """
 
 import os
 import tempfile
 from pathlib import Path
 
-import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from ims_project.env import (
     env_bool,
+    env_database,
+    env_float,
     env_int,
     env_list,
+    env_log_level,
     env_rate,
     env_str,
     env_time_zone,
@@ -45,6 +47,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "drf_spectacular_sidecar",
     "incidents",
     "reviews",
@@ -80,8 +84,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "ims_project.wsgi.application"
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": env_database(
+        "DATABASE_URL",
+        f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
     )
 }
@@ -122,6 +127,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 LOGIN_URL = "admin:login"
 
+LOG_LEVEL = env_log_level("LOG_LEVEL", "INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -132,14 +138,66 @@ LOGGING = {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "loggers": {
-        "incidents": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-        "reviews": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+        "incidents": {"handlers": ["console"], "level": LOG_LEVEL},
+        "reviews": {"handlers": ["console"], "level": LOG_LEVEL},
+        # Task failures of the e-mail and webhook tasks, and the db_worker's log.
+        "django_tasks": {"handlers": ["console"], "level": "WARNING"},
+        "django_tasks_db": {"handlers": ["console"], "level": "INFO"},
     },
 }
 
 # Days after which a resolved incident that nobody reopened is closed by the
 # close_resolved_incidents command.
 IMS_AUTO_CLOSE_DAYS = env_int("IMS_AUTO_CLOSE_DAYS", 7, minimum=1)
+
+# Background tasks (django-tasks). The immediate backend runs a task inside the
+# process that enqueues it, after the commit. The database backend stores it for
+# `python manage.py db_worker`, which production should run.
+_TASK_BACKENDS = {
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+    "database": "django_tasks_db.DatabaseBackend",
+}
+_TASKS_BACKEND = env_str("TASKS_BACKEND", "immediate")
+if _TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TASKS_BACKEND={_TASKS_BACKEND!r} is not a task backend: use immediate or "
+        "database."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[_TASKS_BACKEND], "QUEUES": []}}
+
+# E-mail. The console backend prints messages to standard output; set
+# EMAIL_BACKEND=django.core.mail.backends.smtp.EmailBackend and EMAIL_HOST to send.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", default=False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", default=False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "ims@localhost")
+# Base of the incident links in notifications, such as https://ims.example.com.
+IMS_BASE_URL = env_str("IMS_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# Outbound webhooks: attempts per delivery, the first retry delay in seconds (each
+# next one doubles) and the request timeout in seconds.
+IMS_WEBHOOK_MAX_ATTEMPTS = env_int("IMS_WEBHOOK_MAX_ATTEMPTS", 5, minimum=1)
+IMS_WEBHOOK_BACKOFF_SECONDS = env_float("IMS_WEBHOOK_BACKOFF_SECONDS", 2.0, minimum=0)
+IMS_WEBHOOK_TIMEOUT_SECONDS = env_float("IMS_WEBHOOK_TIMEOUT_SECONDS", 5.0, minimum=0.1)
+
+# Share of a service-level target after which an incident counts as at risk.
+IMS_SLA_AT_RISK_RATIO = 0.75
+
+# Working days (Monday to Friday) a post-incident review has before it is due,
+# counted from the day the major incident was resolved.
+IMS_REVIEW_DUE_BUSINESS_DAYS = env_int("IMS_REVIEW_DUE_BUSINESS_DAYS", 5, minimum=1)
+
+# Services listed by mean time between failures in a trend report.
+IMS_REPORT_TOP_N = env_int("IMS_REPORT_TOP_N", 10, minimum=1)
 
 # REST API. Token authentication comes first so that an anonymous request gets 401
 # with a WWW-Authenticate header rather than the 403 of session authentication.

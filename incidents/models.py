@@ -283,6 +283,22 @@ class Incident(FSMModelMixin, models.Model):
     closed_at = models.DateTimeField(null=True, blank=True, editable=False)
     cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Service-level due times, derived by incidents.sla from the timestamps above
+    # and the hold periods, and stored only so that queues can filter on them.
+    # Null when no target applies or while the clock is paused before reaching them.
+    response_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    response_at_risk_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    resolution_due_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+    resolution_at_risk_at = models.DateTimeField(
+        null=True, blank=True, editable=False, db_index=True
+    )
+
     workaround = models.TextField(blank=True)
     investigation_notes = models.TextField(blank=True)
     resolution_code = models.CharField(
@@ -330,6 +346,22 @@ class Incident(FSMModelMixin, models.Model):
     reopen_count = models.PositiveIntegerField(default=0, editable=False)
     reassignment_count = models.PositiveIntegerField(default=0, editable=False)
 
+    # Values recorded by the system an incident was imported from (see
+    # incidents.importer); empty for incidents reported here.
+    source_made_sla = models.BooleanField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The source system's verdict: did the incident meet its service "
+        "level? Empty unless imported.",
+    )
+    source_data = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Source fields that have no column here, as recorded.",
+    )
+
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = IncidentQuerySet.as_manager()
@@ -371,6 +403,22 @@ class Incident(FSMModelMixin, models.Model):
             ),
             models.Index(fields=["resolved_at"], name="incident_resolved_at"),
             models.Index(fields=["closed_at"], name="incident_closed_at"),
+            # The admin list: its default ordering, the source filter, the
+            # major filter (priority 1 or declared, so both sides indexed) and
+            # the number prefix search, which PostgreSQL can serve from a btree
+            # only with the pattern operator class.
+            models.Index(fields=["reported_at", "id"], name="incident_rep_id"),
+            models.Index(fields=["source", "-reported_at"], name="incident_source_rep"),
+            models.Index(
+                fields=["declared_major"],
+                condition=Q(declared_major=True),
+                name="incident_declared_major",
+            ),
+            models.Index(
+                fields=["number"],
+                name="incident_number_prefix",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
 
     def __str__(self):
@@ -767,3 +815,4 @@ from incidents.api.models import (  # noqa: E402, F401
     AlertSeverityMapping,
     IntakeToken,
 )
+from incidents.models_sla import *  # noqa: E402, F401, F403

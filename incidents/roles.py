@@ -23,6 +23,14 @@ _REFERENCE_VIEW = (
     "incidents.view_team",
 )
 
+# Every user may see and edit their own notification preferences; the admin
+# limits each user to their own row.
+_OWN_PREFERENCES = (
+    "incidents.add_notificationpreference",
+    "incidents.change_notificationpreference",
+    "incidents.view_notificationpreference",
+)
+
 _REPORTER = (
     "incidents.add_incident",
     "incidents.view_incident",
@@ -32,6 +40,7 @@ _REPORTER = (
     "incidents.reopen_own_incident",
     "incidents.view_timelineentry",
     *_REFERENCE_VIEW,
+    *_OWN_PREFERENCES,
 )
 
 _STAFF_VIEW = (
@@ -39,7 +48,15 @@ _STAFF_VIEW = (
     "incidents.view_all_incidents",
     "incidents.view_timelineentry",
     "incidents.view_holdperiod",
+    "incidents.view_serviceleveltarget",
     *_REFERENCE_VIEW,
+    *_OWN_PREFERENCES,
+)
+
+_REVIEWS_VIEW = (
+    "reviews.view_postincidentreview",
+    "reviews.view_actionitem",
+    "reviews.view_tag",
 )
 
 ROLE_PERMISSIONS = {
@@ -68,6 +85,8 @@ ROLE_PERMISSIONS = {
         "incidents.resume_incident",
         "incidents.resolve_incident",
         "incidents.reassign_incident",
+        *_REVIEWS_VIEW,
+        "reviews.update_own_actionitem",
     ),
     INCIDENT_MANAGER: (
         *_STAFF_VIEW,
@@ -95,9 +114,50 @@ ROLE_PERMISSIONS = {
         "incidents.change_service",
         "incidents.add_team",
         "incidents.change_team",
+        "incidents.add_serviceleveltarget",
+        "incidents.change_serviceleveltarget",
+        "incidents.delete_serviceleveltarget",
+        "incidents.view_businesshourscalendar",
+        "incidents.add_businesshourscalendar",
+        "incidents.change_businesshourscalendar",
+        "incidents.view_businessholiday",
+        "incidents.add_businessholiday",
+        "incidents.change_businessholiday",
+        "incidents.delete_businessholiday",
+        "incidents.view_servicelevelevent",
+        "incidents.view_webhooksubscription",
+        "incidents.add_webhooksubscription",
+        "incidents.change_webhooksubscription",
+        "incidents.delete_webhooksubscription",
+        "incidents.view_webhookdelivery",
+        "incidents.change_webhookdelivery",
+        *_REVIEWS_VIEW,
     ),
-    REVIEWER: (*_STAFF_VIEW,),
-    AUDITOR: (*_STAFF_VIEW,),
+    REVIEWER: (
+        *_STAFF_VIEW,
+        *_REVIEWS_VIEW,
+        "reviews.add_postincidentreview",
+        "reviews.change_postincidentreview",
+        "reviews.submit_review",
+        "reviews.return_review",
+        "reviews.publish_review",
+        "reviews.add_actionitem",
+        "reviews.change_actionitem",
+        "reviews.add_tag",
+        "reviews.change_tag",
+        "reviews.view_trendreport",
+        "reviews.build_trendreport",
+    ),
+    AUDITOR: (
+        *_STAFF_VIEW,
+        *_REVIEWS_VIEW,
+        "reviews.view_trendreport",
+        "incidents.view_businesshourscalendar",
+        "incidents.view_businessholiday",
+        "incidents.view_servicelevelevent",
+        "incidents.view_webhooksubscription",
+        "incidents.view_webhookdelivery",
+    ),
 }
 
 

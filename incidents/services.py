@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import TransitionNotAllowed
 
-from incidents import rules
+from incidents import rules, sla
 from incidents.forms import ACTION_FORMS, ReportForm
 from incidents.models import Incident, IncidentConflict, Status, TimelineEntry
 
@@ -222,6 +222,7 @@ def update_fields(incident, actor, changes, *, expected_version=None):
         }
         if not diff:
             return locked
+        sla.refresh_due_times(locked)
         locked.save()
         TimelineEntry.objects.create(
             incident=locked,

@@ -12,7 +12,7 @@ from incidents.models import (
     Status,
 )
 from incidents.roles import INCIDENT_MANAGER, REPORTER, SERVICE_DESK
-from tests.permission_matrix import ACTION_SOURCE_STATE, action_data
+from tests.permission_matrix import SOURCE_STATE, action_data
 
 ALL_STATES = [state.value for state in Status]
 
@@ -92,9 +92,13 @@ def test_state_action_pair(
 ):
     incident = make_incident(state)
     manager = users[INCIDENT_MANAGER]
-    data = action_data(
-        action, category=category, service=service, team=team, other_team=other_team
-    )
+    fixtures = {
+        "category": category,
+        "service": service,
+        "team": team,
+        "other_team": other_team,
+    }
+    data = action_data(action, fixtures)
     before_version = incident.version
     before_entries = incident.timeline.count()
 
@@ -317,5 +321,5 @@ def test_number_not_reused_after_rollback(make_incident):
 
 
 def test_source_state_table_is_reachable(make_incident):
-    for state in set(ACTION_SOURCE_STATE.values()):
+    for state in set(SOURCE_STATE.values()):
         assert make_incident(state).status == state

@@ -6,10 +6,12 @@ from django_fsm import has_transition_perm
 from incidents import rules, services
 from incidents.models import Incident
 from tests.permission_matrix import (
-    ACTION_SOURCE_STATE,
     EXPECTED,
-    ROLE_KEYS_WITH_OUTSIDER,
+    OTHER_REPORTER,
+    ROLE_KEYS,
+    SOURCE_STATE,
     action_data,
+    make_other_reporter,
 )
 
 
@@ -17,12 +19,16 @@ from tests.permission_matrix import (
 def test_role_action_matrix(
     role, action, users, make_incident, category, service, team, other_team
 ):
-    incident = make_incident(ACTION_SOURCE_STATE[action])
-    user = users[role]
+    incident = make_incident(SOURCE_STATE[action])
+    user = make_other_reporter() if role == OTHER_REPORTER else users[role]
     expected = EXPECTED[(role, action)]
-    data = action_data(
-        action, category=category, service=service, team=team, other_team=other_team
-    )
+    fixtures = {
+        "category": category,
+        "service": service,
+        "team": team,
+        "other_team": other_team,
+    }
+    data = action_data(action, fixtures)
 
     assert has_transition_perm(getattr(incident, action), user) is expected
     assert (action in rules.available_actions(user, incident)) is expected
@@ -41,12 +47,12 @@ def test_role_action_matrix(
     assert fresh.version == incident.version
 
 
-@pytest.mark.parametrize("role", ROLE_KEYS_WITH_OUTSIDER)
+@pytest.mark.parametrize("role", ROLE_KEYS)
 def test_visibility_by_role(role, users, make_incident):
     own = make_incident("new")
-    user = users[role]
+    user = make_other_reporter() if role == OTHER_REPORTER else users[role]
     visible = set(rules.visible_incidents(user).values_list("pk", flat=True))
-    sees_all = role not in ("Reporter",)
+    sees_all = role not in ("Reporter", OTHER_REPORTER)
     assert (own.pk in visible) is (sees_all or own.reporter == user)
     assert rules.can_view(user, own) is (own.pk in visible)
 

@@ -24,12 +24,14 @@ DROP FUNCTION IF EXISTS incidents_timeline_append_only();
 
 def create_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
+        # params=None: with the default () psycopg reads the "%" of the
+        # RAISE format string as a query placeholder and fails.
         schema_editor.execute(CREATE_TRIGGER, params=None)
 
 
 def drop_trigger(apps, schema_editor):
     if schema_editor.connection.vendor == "postgresql":
-        schema_editor.execute(DROP_TRIGGER, params=None)
+        schema_editor.execute(DROP_TRIGGER)
 
 
 def create_sequence(apps, schema_editor):

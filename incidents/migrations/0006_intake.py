@@ -22,7 +22,7 @@ def add_default_severities(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0002_number_sequence_and_append_only_timeline'),
+        ('incidents', '0005_import'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
