@@ -2,16 +2,25 @@
 
 import pytest
 
+from incidents import rules, services
 from incidents.models import Incident
 from incidents.roles import INCIDENT_MANAGER, REPORTER
 from tests.permission_matrix import (
-    ACTION_SOURCE_STATE,
     EXPECTED,
-    ROLE_KEYS_WITH_OUTSIDER,
+    OTHER_REPORTER,
+    ROLE_KEYS,
+    SOURCE_STATE,
     action_data,
+    applied,
+    make_other_reporter,
 )
 
 MATRIX = sorted(EXPECTED.items())
+
+
+@pytest.fixture
+def actors(users):
+    return {**users, OTHER_REPORTER: make_other_reporter()}
 
 
 @pytest.mark.parametrize(
@@ -23,7 +32,7 @@ def test_transition_permission(
     role,
     action,
     allowed,
-    users,
+    actors,
     make_incident,
     api_client,
     category,
@@ -31,25 +40,36 @@ def test_transition_permission(
     team,
     other_team,
 ):
-    incident = make_incident(ACTION_SOURCE_STATE[action])
-    client = api_client(users[role])
-    data = action_data(
-        action, category=category, service=service, team=team, other_team=other_team
-    )
+    incident = make_incident(SOURCE_STATE[action])
+    user = actors[role]
+    client = api_client(user)
+    fixtures = {
+        "category": category,
+        "service": service,
+        "team": team,
+        "other_team": other_team,
+    }
 
     listed = client.get(f"/api/v1/incidents/{incident.number}/transitions/")
     response = client.post(
         f"/api/v1/incidents/{incident.number}/transitions/{action}/",
-        data,
+        action_data(action, fixtures),
         format="json",
     )
 
+    after = Incident.objects.get(pk=incident.pk)
+    if not rules.can_view(user, incident):
+        # An incident the actor may not see does not exist for them.
+        assert not allowed
+        assert listed.status_code == 404
+        assert response.status_code == 404
+        assert after.version == incident.version
+        return
     names = [entry["name"] for entry in listed.json()]
     assert (action in names) is allowed
-    after = Incident.objects.get(pk=incident.pk)
     if allowed:
         assert response.status_code == 200, response.json()
-        assert after.version == incident.version + 1
+        assert applied(action, after)
     else:
         assert response.status_code == 403, response.json()
         assert response.json()["code"] == "permission_denied"
@@ -57,13 +77,11 @@ def test_transition_permission(
         assert after.version == incident.version
 
 
-@pytest.mark.parametrize("role", ROLE_KEYS_WITH_OUTSIDER)
-def test_list_visibility(role, users, make_incident, api_client):
+@pytest.mark.parametrize("role", ROLE_KEYS)
+def test_list_visibility(role, actors, make_incident, api_client):
     own = make_incident("new", title="Reported by the reporter")
-    from incidents import services
-
     other = services.report_incident(
-        users[INCIDENT_MANAGER],
+        actors[INCIDENT_MANAGER],
         {
             "title": "Reported by the manager",
             "description": "Printer on fire.",
@@ -71,7 +89,7 @@ def test_list_visibility(role, users, make_incident, api_client):
             "detected_at": own.detected_at,
         },
     )
-    client = api_client(users[role])
+    client = api_client(actors[role])
 
     listed = client.get("/api/v1/incidents/").json()["results"]
     other_detail = client.get(f"/api/v1/incidents/{other.number}/")
@@ -79,6 +97,9 @@ def test_list_visibility(role, users, make_incident, api_client):
     numbers = {entry["number"] for entry in listed}
     if role == REPORTER:
         assert numbers == {own.number}
+        assert other_detail.status_code == 404
+    elif role == OTHER_REPORTER:
+        assert numbers == set()
         assert other_detail.status_code == 404
     else:
         assert numbers == {own.number, other.number}
