@@ -52,7 +52,7 @@ def env_bool(name, default=False):
     )
 
 
-def env_int(name, default, minimum=None):
+def env_int(name, default, minimum=None, maximum=None):
     raw = env_str(name)
     if raw is None:
         return default
@@ -62,6 +62,8 @@ def env_int(name, default, minimum=None):
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at most {maximum}.")
     return value
 
 
@@ -95,6 +97,26 @@ def env_time_zone(name, default="UTC"):
             f"{name}={raw!r} is not an IANA time zone, such as UTC or Europe/Paris."
         ) from None
     return raw
+
+
+_RATE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def env_rate(name, default):
+    """Return a throttle rate such as "120/min" (requests per s, min, hour or day).
+
+    An empty value turns the throttle off and returns None.
+    """
+    raw = env_str(name, default)
+    if raw is None or not raw.strip():
+        return None
+    count, _, period = raw.strip().partition("/")
+    if not count.isdigit() or period not in _RATE_PERIODS:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r} is not a rate: write a count and a period, such as "
+            "120/min, 10/s, 1000/hour or 5000/day."
+        )
+    return raw.strip()
 
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")

@@ -17,6 +17,7 @@ from ims_project.env import (
     env_int,
     env_list,
     env_log_level,
+    env_rate,
     env_str,
     env_time_zone,
 )
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
+    "drf_spectacular_sidecar",
     "incidents",
     "reviews",
 ]
@@ -196,3 +198,61 @@ IMS_REVIEW_DUE_BUSINESS_DAYS = env_int("IMS_REVIEW_DUE_BUSINESS_DAYS", 5, minimu
 
 # Services listed by mean time between failures in a trend report.
 IMS_REPORT_TOP_N = env_int("IMS_REPORT_TOP_N", 10, minimum=1)
+
+# REST API. Token authentication comes first so that an anonymous request gets 401
+# with a WWW-Authenticate header rather than the 403 of session authentication.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "incidents.api.authentication.UserTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "incidents.api.pagination.CursorPagination",
+    "PAGE_SIZE": env_int("IMS_API_PAGE_SIZE", 50, minimum=1),
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+}
+
+# Requests per period for the throttled API scopes, read at request time by
+# incidents.api.throttling. An empty variable turns that throttle off.
+IMS_API_THROTTLE_RATES = {
+    "intake": env_rate("IMS_API_INTAKE_RATE", "600/min"),
+    "token": env_rate("IMS_API_TOKEN_RATE", "10/min"),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Incident management API",
+    "DESCRIPTION": (
+        "Report, triage and work incidents under the same rules as the admin, and "
+        "receive Prometheus Alertmanager notifications. See docs/api.md."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentStatusEnum": "incidents.models.Status",
+        "LevelEnum": "incidents.priority.Level",
+        "AlertStatusEnum": "incidents.api.models.AlertEvent.Status",
+    },
+}
+
+# Monitoring intake. The first of these alert labels that names a known Service
+# (by name, case-insensitively) sets the incident's service; unknown names are not
+# created, so the service stays empty until triage.
+IMS_ALERT_SERVICE_LABELS = env_list("IMS_ALERT_SERVICE_LABELS", ["service", "job"])
+# Impact and urgency for alerts whose severity label has no AlertSeverityMapping row.
+IMS_ALERT_DEFAULT_IMPACT = env_int("IMS_ALERT_DEFAULT_IMPACT", 2, minimum=1, maximum=3)
+IMS_ALERT_DEFAULT_URGENCY = env_int(
+    "IMS_ALERT_DEFAULT_URGENCY", 2, minimum=1, maximum=3
+)

@@ -809,4 +809,10 @@ class TimelineEntry(models.Model):
         return self.actor_label or "system"
 
 
+# Registers the intake models, which live beside the API that uses them.
+from incidents.api.models import (  # noqa: E402, F401
+    AlertEvent,
+    AlertSeverityMapping,
+    IntakeToken,
+)
 from incidents.models_sla import *  # noqa: E402, F401, F403

@@ -140,7 +140,15 @@ def report_incident(actor, data, *, reporter=None):
 
 
 def create_reported_incident(form, actor, *, reporter):
-    """Save a valid ReportForm as a new incident with its first timeline entry."""
+    """Save a valid ReportForm as a new incident with its first timeline entry.
+
+    reporter is None for an incident that an alert opened; actor is then the
+    intake account.
+    """
+    if reporter is None:
+        message = "Opened by {actor} from an alert via {source}: {title}"
+    else:
+        message = "Reported by {reporter} via {source}: {title}"
     with transaction.atomic():
         incident = form.save(commit=False)
         incident.reporter = reporter
@@ -152,9 +160,11 @@ def create_reported_incident(form, actor, *, reporter):
             actor=actor,
             kind=TimelineEntry.Kind.REPORTED,
             to_state=Status.NEW,
-            message=(
-                f"Reported by {reporter.get_username()} via "
-                f"{incident.get_source_display()}: {incident.title}"
+            message=message.format(
+                actor=actor.get_username(),
+                reporter=reporter.get_username() if reporter else "",
+                source=incident.get_source_display(),
+                title=incident.title,
             ),
         )
     logger.info("incident %s reported by %s", incident.number, actor.get_username())

@@ -122,7 +122,7 @@ def test_bad_service_filter_names_field(users, review):
     response = api_as(users[AUDITOR]).get("/api/v1/reviews/?service=mail")
 
     assert response.status_code == 400
-    assert response.json() == {"service": "'mail' is not a whole number."}
+    assert response.json()["errors"] == {"service": ["'mail' is not a whole number."]}
 
 
 def test_reviewer_creates_review_with_tags(users, make_incident):
@@ -147,7 +147,7 @@ def test_create_rejects_unknown_incident(users, db):
     )
 
     assert response.status_code == 400
-    assert "incidents" in response.json()
+    assert "incidents" in response.json()["errors"]
     assert not PostIncidentReview.objects.exists()
 
 
@@ -283,7 +283,7 @@ def test_build_rejects_bad_start(users, db):
     )
 
     assert response.status_code == 400
-    assert "Monday" in response.json()["start"][0]
+    assert "Monday" in response.json()["errors"]["start"][0]
 
 
 def test_auditor_reads_but_cannot_build_reports(users, db):
@@ -326,7 +326,7 @@ def test_create_rejects_incident_with_review(users, review):
     )
 
     assert response.status_code == 400
-    assert response.json()["incidents"] == [
+    assert response.json()["errors"]["incidents"] == [
         f"{number} already has post-incident review {review.pk}."
     ]
 
