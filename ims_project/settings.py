@@ -244,6 +244,10 @@ SPECTACULAR_SETTINGS = {
         "IncidentStatusEnum": "incidents.models.Status",
         "LevelEnum": "incidents.priority.Level",
         "AlertStatusEnum": "incidents.api.models.AlertEvent.Status",
+        "TimelineKindEnum": "incidents.models.TimelineEntry.Kind",
+        "ActionItemKindEnum": "reviews.models.ActionItemKind",
+        "ReviewStateEnum": "reviews.models.ReviewState",
+        "ActionItemStateEnum": "reviews.models.ActionItemState",
     },
 }
 

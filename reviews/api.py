@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpResponse
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.pagination import CursorPagination
@@ -21,6 +21,7 @@ from rest_framework.permissions import DjangoModelPermissions, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
+from incidents.api.authentication import UserTokenAuthentication
 from incidents.models import Incident
 from reviews import rules, services
 from reviews.models import (
@@ -58,7 +59,9 @@ class Pagination(CursorPagination):
 
 class BaseViewSet(viewsets.GenericViewSet):
     # Token first, so that an anonymous request gets 401 with WWW-Authenticate.
-    authentication_classes = [TokenAuthentication, SessionAuthentication]
+    # The same token class as the incidents API, so that one token (Token or
+    # Bearer keyword) works everywhere and the schema names one scheme.
+    authentication_classes = [UserTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated, ModelPermissionsWithView]
     pagination_class = Pagination
 
@@ -311,7 +314,7 @@ class ActionItemSerializer(serializers.ModelSerializer):
             "cancelled_at",
         ]
 
-    def get_overdue(self, obj):
+    def get_overdue(self, obj) -> bool:
         return obj.is_overdue()
 
     def validate_review(self, review):

@@ -11,8 +11,6 @@ from incidents.roles import AUDITOR, INCIDENT_MANAGER, RESPONDER, REVIEWER
 from reviews.models import ActionItem, PostIncidentReview, Tag, TrendReport
 from reviews.services import open_review
 
-pytestmark = pytest.mark.urls("tests.reviews_api_urls")
-
 
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
