@@ -21,6 +21,12 @@ register = template.Library()
 
 
 @register.filter
+def words(name):
+    """Return an identifier such as declare_major as words: declare major."""
+    return name.replace("_", " ")
+
+
+@register.filter
 def sla_time_left(time_left):
     return sla.format_time_left(time_left)
 
