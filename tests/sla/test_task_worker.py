@@ -13,10 +13,9 @@ from incidents.models import WebhookDelivery, WebhookSubscription
 from incidents.tasks import send_email
 
 # db_worker calls close_old_connections(), which closes a connection that is
-# inside a transaction, so these tests commit for real. serialized_rollback puts
-# back the rows that migrations created, such as the default targets, after the
-# flush.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# inside a transaction, so these tests commit for real. The root conftest puts
+# back the rows that migrations created, such as the default targets.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 DATABASE_TASKS = {
     "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}
