@@ -218,6 +218,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "incidents.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of the server whose X-Forwarded-For entries are trusted.
+    # With 0 the throttles key on the connection's address, so a client cannot
+    # dodge the token endpoint's limit by sending a made-up header.
+    "NUM_PROXIES": env_int("IMS_NUM_PROXIES", 0, minimum=0),
 }
 
 # Requests per period for the throttled API scopes, read at request time by

@@ -5,8 +5,6 @@ check the same rules. Users are named by username, incidents by number and other
 records by id.
 """
 
-import datetime
-
 from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -20,6 +18,7 @@ from incidents.models import (
     Service,
     Source,
     Team,
+    incident_time_errors,
 )
 from incidents.priority import Level, Priority, derive_priority
 
@@ -202,7 +201,17 @@ class CloseForm(ActionForm):
     closure_notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
 
     def clean_closure_verified_by(self):
-        return self.cleaned_data["closure_verified_by"] or self.actor
+        verifier = self.cleaned_data["closure_verified_by"] or self.actor
+        # A reporter confirming their own incident's resolution is the verifier;
+        # only holders of the close permission may record someone else.
+        if verifier != self.actor and not self.actor.has_perm(
+            "incidents.close_incident"
+        ):
+            raise forms.ValidationError(
+                f"You may record only yourself as the verifier, not "
+                f"{verifier.get_username()}."
+            )
+        return verifier
 
     def describe(self):
         data = self.cleaned_data
@@ -373,21 +382,23 @@ class ReportForm(forms.ModelForm):
             "location",
         ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, alert_intake=False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["detected_at"].initial = timezone.now
         self.fields["detected_at"].required = True
         self.fields["source"].initial = Source.WEB
+        if not alert_intake:
+            # Only the alert intake files incidents as coming from Alertmanager,
+            # so that the by-source figures can be trusted.
+            self.fields["source"].choices = [
+                choice
+                for choice in self.fields["source"].choices
+                if choice[0] != Source.ALERTMANAGER
+            ]
 
     def clean(self):
         data = super().clean()
-        started = data.get("started_at")
-        detected = data.get("detected_at")
-        now = timezone.now()
-        if detected and detected > now + datetime.timedelta(minutes=5):
-            self.add_error("detected_at", "The detection time is in the future.")
-        if started and detected and started > detected:
-            self.add_error(
-                "started_at", "The impact cannot start after it was detected."
-            )
+        errors = incident_time_errors(data.get("started_at"), data.get("detected_at"))
+        for name, message in errors.items():
+            self.add_error(name, message)
         return data

@@ -1,5 +1,7 @@
 """Incidents, what they affect, who works on them, and their append-only timeline."""
 
+import datetime
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -134,6 +136,31 @@ def next_incident_number():
             NumberSequence.objects.create(name="incident", last_value=1)
         value = NumberSequence.objects.get(name="incident").last_value
     return format_incident_number(value)
+
+
+# Earliest time an incident's clock may name. Older values are typos, and values
+# near year 1 overflow when converted to UTC for the database.
+EARLIEST_INCIDENT_TIME = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+# Clock skew allowed between a reporter's clock and ours.
+FUTURE_TOLERANCE = datetime.timedelta(minutes=5)
+
+
+def incident_time_errors(started_at, detected_at, now=None):
+    """Return {field: message} for impact and detection times that cannot be
+    true: in the future, before 1970, or an impact that starts after it was
+    detected."""
+    now = now or timezone.now()
+    errors = {}
+    for name, value in (("detected_at", detected_at), ("started_at", started_at)):
+        if value is None:
+            continue
+        if value > now + FUTURE_TOLERANCE:
+            errors[name] = f"{value.isoformat()} is in the future."
+        elif value < EARLIEST_INCIDENT_TIME:
+            errors[name] = f"{value.isoformat()} is before 1970."
+    if started_at and detected_at and started_at > detected_at and not errors:
+        errors["started_at"] = "The impact cannot start after it was detected."
+    return errors
 
 
 class IncidentConflict(Exception):

@@ -14,7 +14,13 @@ from django_fsm import TransitionNotAllowed
 
 from incidents import rules, sla
 from incidents.forms import ACTION_FORMS, ReportForm
-from incidents.models import Incident, IncidentConflict, Status, TimelineEntry
+from incidents.models import (
+    Incident,
+    IncidentConflict,
+    Status,
+    TimelineEntry,
+    incident_time_errors,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -178,6 +184,9 @@ def add_comment(incident, actor, text):
         raise ActionRefused(f"You may not comment on {incident.number}.")
     if not text:
         raise ValidationError({"text": "A comment cannot be empty."})
+    if "\x00" in text:
+        # PostgreSQL text cannot hold NUL, and no comment needs one.
+        raise ValidationError({"text": "Null characters are not allowed."})
     return TimelineEntry.objects.create(
         incident=incident,
         actor=actor,
@@ -214,6 +223,10 @@ def update_fields(incident, actor, changes, *, expected_version=None):
             locked.set_impact_urgency(locked.impact, locked.urgency)
             changes = {**changes, "priority": locked.priority}
         locked.full_clean(exclude=_unchanged(locked, changes))
+        if "started_at" in changes or "detected_at" in changes:
+            errors = incident_time_errors(locked.started_at, locked.detected_at)
+            if errors:
+                raise ValidationError(errors)
 
         diff = {
             name: [_json_value(before[name]), _json_value(value)]

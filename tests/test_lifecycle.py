@@ -1,6 +1,7 @@
 """The incident lifecycle at the model and service layer."""
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django_fsm import TransitionNotAllowed
 
@@ -323,3 +324,81 @@ def test_number_not_reused_after_rollback(make_incident):
 def test_source_state_table_is_reachable(make_incident):
     for state in set(SOURCE_STATE.values()):
         assert make_incident(state).status == state
+
+
+def test_reporter_close_records_only_self(make_incident, users):
+    incident = make_incident("resolved")
+    data = {"closure_notes": "Works now.", "closure_verified_by": "manager"}
+
+    with pytest.raises(services.ActionInvalid) as invalid:
+        services.run_action(incident, "close", users[REPORTER], data)
+
+    assert "closure_verified_by" in invalid.value.errors
+    assert Incident.objects.get(pk=incident.pk).status == "resolved"
+    closed = services.run_action(
+        incident, "close", users[REPORTER], {"closure_notes": "Works now."}
+    )
+    assert closed.closure_verified_by == users[REPORTER]
+
+
+def test_manager_may_record_other_verifier(make_incident, users):
+    incident = make_incident("resolved")
+    data = {"closure_notes": "Caller confirmed.", "closure_verified_by": "reporter"}
+
+    closed = services.run_action(incident, "close", users[INCIDENT_MANAGER], data)
+
+    assert closed.closure_verified_by == users[REPORTER]
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"detected_at": "2099-01-01T00:00:00+00:00"}, "detected_at"),
+        ({"detected_at": "1900-01-01T00:00:00+00:00"}, "detected_at"),
+        (
+            {
+                "started_at": "2026-12-01T00:00:00+00:00",
+                "detected_at": "2020-01-01T00:00:00+00:00",
+            },
+            "started_at",
+        ),
+    ],
+)
+def test_impossible_times_rejected_on_edit(make_incident, users, changes, field):
+    import datetime as dt
+
+    incident = make_incident("triaged")
+    values = {name: dt.datetime.fromisoformat(text) for name, text in changes.items()}
+
+    with pytest.raises(ValidationError) as invalid:
+        services.update_fields(incident, users[INCIDENT_MANAGER], values)
+
+    assert field in invalid.value.message_dict
+    fresh = Incident.objects.get(pk=incident.pk)
+    assert fresh.detected_at == incident.detected_at
+    assert fresh.version == incident.version
+
+
+def test_comment_with_nul_rejected(make_incident, users):
+    incident = make_incident("new")
+
+    with pytest.raises(ValidationError) as invalid:
+        services.add_comment(incident, users[SERVICE_DESK], "a\x00b")
+
+    assert "text" in invalid.value.message_dict
+    assert incident.timeline.filter(kind="comment").count() == 0
+
+
+def test_report_cannot_claim_alert_source(users):
+    with pytest.raises(services.ActionInvalid) as invalid:
+        services.report_incident(
+            users[REPORTER],
+            {
+                "title": "Disk full",
+                "description": "Looks like an alert.",
+                "source": "alertmanager",
+                "detected_at": "2026-03-02T09:00:00+00:00",
+            },
+        )
+
+    assert "source" in invalid.value.errors

@@ -418,7 +418,8 @@ def _open_incident(alert, account, mappings):
             "started_at": min(alert.starts_at, timezone.now()),
             "service": _service_id(alert.labels),
             "location": alert.labels.get("instance", "")[:100],
-        }
+        },
+        alert_intake=True,
     )
     if not form.is_valid():
         # Every value above is built from checked data, so this is a bug.

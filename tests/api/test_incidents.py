@@ -581,3 +581,21 @@ def test_transition_integer_given_as_number(make_incident, manager_client):
 
     assert response.status_code == 200
     assert response.json()["priority"] == 1
+
+
+def test_token_throttle_ignores_forwarded_for(users, api_client, settings):
+    settings.IMS_API_THROTTLE_RATES = {"intake": None, "token": "3/min"}
+    client = api_client()
+    body = {"username": "manager", "password": "wrong"}
+
+    statuses = [
+        client.post(
+            "/api/v1/auth/token/",
+            body,
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"10.9.{attempt}.1",
+        ).status_code
+        for attempt in range(4)
+    ]
+
+    assert statuses == [400, 400, 400, 429]
