@@ -774,6 +774,14 @@ class TimelineQuerySet(models.QuerySet):
     def delete(self):
         raise AppendOnlyError("Timeline entries cannot be deleted.")
 
+    def bulk_create(self, objs, *args, update_conflicts=False, **kwargs):
+        if update_conflicts:
+            raise AppendOnlyError("Timeline entries cannot be changed by an upsert.")
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise AppendOnlyError("Timeline entries cannot be changed.")
+
 
 class TimelineEntry(models.Model):
     """One event in an incident's history. Entries are only ever added."""
@@ -813,6 +821,9 @@ class TimelineEntry(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "timeline entries"
+        # Django's internal paths (saves, related lookups) use the base manager,
+        # so it gets the append-only queryset as well.
+        base_manager_name = "objects"
         indexes = [
             models.Index(fields=["incident", "-created_at"], name="timeline_incident"),
             models.Index(fields=["kind", "created_at"], name="timeline_kind_created"),
@@ -828,6 +839,11 @@ class TimelineEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Timeline entries cannot be deleted.")
+
+    def _do_update(self, *args, **kwargs):
+        # Every UPDATE that a save would issue, forced or not, ends here.
+        # NOTE: raw SQL is stopped only by the PostgreSQL trigger; SQLite has none.
+        raise AppendOnlyError("Timeline entries cannot be changed.")
 
     @property
     def actor_name(self):

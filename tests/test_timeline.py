@@ -51,3 +51,35 @@ def test_every_step_appends_one_entry(make_incident):
         ("transition", "resolve"),
         ("transition", "close"),
     ]
+
+
+def test_base_manager_update_refused(make_incident):
+    entry = make_incident("new").timeline.first()
+    with pytest.raises(AppendOnlyError):
+        TimelineEntry._base_manager.filter(pk=entry.pk).update(message="x")
+    with pytest.raises(AppendOnlyError):
+        TimelineEntry._base_manager.filter(pk=entry.pk).delete()
+
+
+def test_forced_update_of_entry_refused(make_incident):
+    entry = make_incident("new").timeline.first()
+    entry._state.adding = True
+    entry.message = "Rewritten"
+    with pytest.raises(AppendOnlyError), transaction.atomic():
+        entry.save(force_update=True)
+    assert TimelineEntry.objects.get(pk=entry.pk).message != "Rewritten"
+
+
+def test_upsert_refused(make_incident):
+    entry = make_incident("new").timeline.first()
+    entry.message = "Rewritten"
+    with pytest.raises(AppendOnlyError):
+        TimelineEntry.objects.bulk_create(
+            [entry],
+            update_conflicts=True,
+            update_fields=["message"],
+            unique_fields=["id"],
+        )
+    with pytest.raises(AppendOnlyError):
+        TimelineEntry.objects.bulk_update([entry], ["message"])
+    assert TimelineEntry.objects.get(pk=entry.pk).message != "Rewritten"
