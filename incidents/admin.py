@@ -535,6 +535,7 @@ class IncidentAdmin(admin.ModelAdmin):
             "duplicates": duplicates,
             "related_window_days": RELATED_WINDOW_DAYS,
             "service_level_clocks": sla.clocks_for_display(incident, timezone.now()),
+            "reviews": list(incident.reviews.order_by("-id")[:RELATED_LIMIT]),
         }
 
     # Search: number first, then words.

@@ -260,3 +260,14 @@ def test_transition_button_saves_edits_first(client, users, reviews):
     review.refresh_from_db()
     assert review.summary == "Typed just before submitting."
     assert review.state == "in_review"
+
+
+def test_incident_page_links_its_review(client, users, reviews):
+    client.force_login(users[REVIEWER])
+    review = reviews[0]
+    incident = review.incidents.get()
+
+    response = client.get(f"/admin/incidents/incident/{incident.pk}/change/")
+
+    assert response.status_code == 200
+    assert review.get_absolute_url() in response.text
