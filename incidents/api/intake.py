@@ -114,6 +114,10 @@ class PayloadErrors:
         if not isinstance(value, str):
             self.add(path, f"must be a string, not {type(value).__name__}")
             return ""
+        if "\x00" in value:
+            # PostgreSQL text columns cannot store NUL, and Django's forms reject it.
+            self.add(path, f"{value!r} contains a NUL character")
+            return ""
         if choices and value not in choices:
             self.add(path, f"{value!r} is not one of {', '.join(choices)}")
         return value
@@ -128,8 +132,12 @@ class PayloadErrors:
             self.add(path, f"must be an object, not {type(value).__name__}")
             return {}
         for name, item in value.items():
-            if not isinstance(item, str):
+            if "\x00" in name:
+                self.add(f"{path}.{name!r}", "name contains a NUL character")
+            elif not isinstance(item, str):
                 self.add(f"{path}.{name}", "must be a string")
+            elif "\x00" in item:
+                self.add(f"{path}.{name}", f"{item!r} contains a NUL character")
         return value
 
     def timestamp(self, data, key, path, *, required=True):
@@ -147,6 +155,13 @@ class PayloadErrors:
             self.add(path, f"{text!r} is not an RFC 3339 timestamp with a time zone")
             return None
         if value.year == ZERO_TIME_YEAR:
+            return None
+        try:
+            # Django stores UTC, so an offset that moves the time out of years
+            # 1 to 9999 cannot be stored.
+            value.astimezone(datetime.UTC)
+        except OverflowError:
+            self.add(path, f"{text!r} is out of range once converted to UTC")
             return None
         return value
 
@@ -231,6 +246,12 @@ def _parse_alert(raw, path, check):
     if status == "resolved" and "endsAt" in raw and ends_at is None:
         if f"{path}.endsAt" not in check.errors:
             check.add(f"{path}.endsAt", "a resolved alert needs its end time")
+
+    if status == "resolved" and starts_at and ends_at and ends_at < starts_at:
+        check.add(
+            f"{path}.endsAt",
+            f"{raw['endsAt']!r} is before startsAt {raw['startsAt']!r}",
+        )
 
     generator_url = check.string(
         raw, "generatorURL", f"{path}.generatorURL", required=False

@@ -408,3 +408,83 @@ def test_create_intake_token_command(db, capsys):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {second}")
     assert post(client, load_payload("firing")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda p: p["alerts"][0]["labels"].update(alertname="a\x00b"), "alertname"),
+        (lambda p: p["alerts"][0]["labels"].update(team="x\x00y"), "team"),
+    ],
+)
+def test_nul_in_label_is_400(change, path, intake_client):
+    payload = load_payload("firing")
+    change(payload)
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [f"alerts[0].labels.{path}"]
+    assert Incident.objects.count() == 0
+    assert AlertEvent.objects.count() == 0
+
+
+def test_nul_in_annotation_is_400(intake_client):
+    payload = load_payload("firing")
+    payload["alerts"][0]["annotations"]["summary"] = "disk\x00full"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["alerts[0].annotations.summary"]
+    assert Incident.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("groupKey", "groupKey"),
+        ("receiver", "receiver"),
+        ("externalURL", "externalURL"),
+    ],
+)
+def test_nul_in_notification_string_is_400(key, path, intake_client):
+    payload = load_payload("firing")
+    payload[key] = "a\x00b"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [path]
+    assert Incident.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("startsAt", "9999-12-31T23:59:59-05:00"),
+        ("endsAt", "9999-12-31T23:00:00-05:00"),
+    ],
+)
+def test_timestamp_beyond_utc_range_is_400(field, value, intake_client):
+    payload = load_payload("firing")
+    payload["alerts"][0][field] = value
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [f"alerts[0].{field}"]
+    assert Incident.objects.count() == 0
+    assert AlertEvent.objects.count() == 0
+
+
+def test_resolved_alert_ending_before_start_is_400(intake_client):
+    payload = load_payload("resolved")
+    alert = payload["alerts"][0]
+    alert["endsAt"] = "2000-01-01T00:00:00Z"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["alerts[0].endsAt"]
+    assert AlertEvent.objects.count() == 0
