@@ -286,11 +286,12 @@ def test_matching_if_match_is_accepted(make_incident, manager_client):
     assert response.status_code == 200
 
 
-def test_malformed_if_match_is_400(make_incident, manager_client):
+@pytest.mark.parametrize("header", ["abc", '"²"', 'W/"٣"'])
+def test_malformed_if_match_is_400(header, make_incident, manager_client):
     incident = make_incident("triaged")
 
     response = manager_client.patch(
-        detail_url(incident), {"title": "X"}, format="json", HTTP_IF_MATCH="abc"
+        detail_url(incident), {"title": "X"}, format="json", HTTP_IF_MATCH=header
     )
 
     assert response.status_code == 400
