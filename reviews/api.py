@@ -39,9 +39,9 @@ from reviews.models import (
     TrendReport,
     normalize_tag,
 )
-from reviews.periods import last_complete_period, period_starting
+from reviews.periods import last_complete_period
 from reviews.presentation import report_csv
-from reviews.reports import build_report
+from reviews.reports import build_report, requested_period
 
 logger = logging.getLogger(__name__)
 
@@ -479,7 +479,7 @@ class BuildSerializer(serializers.Serializer):
             attrs["resolved_period"] = last_complete_period(kind)
             return attrs
         try:
-            attrs["resolved_period"] = period_starting(kind, start)
+            attrs["resolved_period"] = requested_period(kind, start)
         except ValueError as error:
             raise serializers.ValidationError({"start": str(error)}) from None
         return attrs

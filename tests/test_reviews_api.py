@@ -425,3 +425,23 @@ def test_incident_removed_from_review_is_noted(users, review, make_incident):
     entry = removed.timeline.filter(kind="system").latest("id")
     assert entry.message == f"Removed from post-incident review {review.pk}."
     assert entry.actor == users[REVIEWER]
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "message"),
+    [
+        ("month", "9999-12-01", "outside the supported range"),
+        ("month", "0001-01-01", "outside the supported range"),
+        ("quarter", "9999-10-01", "outside the supported range"),
+        ("week", "9999-12-27", "outside the supported range"),
+        ("month", "2099-01-01", "has not started yet"),
+    ],
+)
+def test_build_rejects_start_outside_range(period, start, message, users, db):
+    response = api_as(users[REVIEWER]).post(
+        "/api/v1/reports/build/", {"period": period, "start": start}
+    )
+
+    assert response.status_code == 400
+    assert message in response.json()["errors"]["start"][0]
+    assert not TrendReport.objects.exists()
