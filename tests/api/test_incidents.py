@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Incident, TimelineEntry
 from incidents.roles import INCIDENT_MANAGER, REPORTER, SERVICE_DESK
+from tests.api.conftest import load_payload
 
 
 @pytest.fixture
@@ -582,3 +583,43 @@ def test_transition_integer_given_as_number(make_incident, manager_client):
 
     assert response.status_code == 200
     assert response.json()["priority"] == 1
+
+
+def test_malformed_json_is_parse_error(make_incident, manager_client):
+    incident = make_incident("triaged")
+
+    response = manager_client.patch(
+        detail_url(incident), "{", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_body_over_upload_limit_is_json_413(make_incident, manager_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    incident = make_incident("triaged")
+
+    response = manager_client.patch(
+        detail_url(incident), {"title": "x" * 2000}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "request_too_large"
+    incident.refresh_from_db()
+    assert incident.title != "x" * 2000
+
+
+def test_intake_body_over_upload_limit_is_json_413(intake_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    payload = load_payload("firing")
+    payload["alerts"][0]["annotations"]["description"] = "x" * 2000
+
+    response = intake_client.post(
+        "/api/v1/intake/alertmanager/", payload, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert Incident.objects.count() == 0
