@@ -34,7 +34,11 @@ from incidents import services
 from incidents.api.authentication import IntakeTokenAuthentication
 from incidents.api.base import error_response
 from incidents.api.errors import FieldErrors
-from incidents.api.models import AlertEvent, AlertSeverityMapping
+from incidents.api.models import (
+    AlertEvent,
+    AlertFingerprintLock,
+    AlertSeverityMapping,
+)
 from incidents.api.permissions import CanSubmitAlerts
 from incidents.api.throttling import SettingsScopedRateThrottle
 from incidents.forms import ReportForm
@@ -307,6 +311,7 @@ def process_notification(notification, account):
     result = IntakeResult()
     mappings = {m.severity: m for m in AlertSeverityMapping.objects.all()}
     with transaction.atomic():
+        _lock_fingerprints(notification.alerts)
         for alert in notification.alerts:
             if _already_received(alert):
                 result.duplicates += 1
@@ -326,6 +331,32 @@ def process_notification(notification, account):
                 )
                 result.duplicates += 1
     return result
+
+
+def _lock_fingerprints(alerts):
+    """Lock the fingerprints of these alerts until the transaction ends.
+
+    Concurrent deliveries of one fingerprint then run one after the other, so
+    only the first opens an incident. On PostgreSQL an insert of a row that
+    another open transaction inserted waits for that transaction, and SELECT
+    ... FOR UPDATE waits for the lock on an existing row. Sorting the
+    fingerprints makes every delivery lock in the same order, so two
+    deliveries cannot deadlock. SQLite ignores FOR UPDATE, but it already runs
+    one write transaction at a time.
+    """
+    fingerprints = sorted({alert.fingerprint for alert in alerts})
+    if not fingerprints:
+        return
+    AlertFingerprintLock.objects.bulk_create(
+        [AlertFingerprintLock(fingerprint=value) for value in fingerprints],
+        ignore_conflicts=True,
+    )
+    list(
+        AlertFingerprintLock.objects.select_for_update()
+        .filter(fingerprint__in=fingerprints)
+        .order_by("fingerprint")
+        .values_list("pk", flat=True)
+    )
 
 
 def _already_received(alert):
