@@ -340,9 +340,9 @@ def _lock_fingerprints(alerts):
     only the first opens an incident. On PostgreSQL an insert of a row that
     another open transaction inserted waits for that transaction, and SELECT
     ... FOR UPDATE waits for the lock on an existing row. Sorting the
-    fingerprints makes every delivery lock in the same order, so two
-    deliveries cannot deadlock. SQLite ignores FOR UPDATE, but it already runs
-    one write transaction at a time.
+    fingerprints makes every delivery take its locks in the same order, which
+    avoids deadlocks between two deliveries. SQLite ignores FOR UPDATE, but it
+    already runs one write transaction at a time.
     """
     fingerprints = sorted({alert.fingerprint for alert in alerts})
     if not fingerprints:
