@@ -111,6 +111,15 @@ def _id_param(request, name):
         raise ValidationError({name: message}) from None
 
 
+def _text_param(request, name):
+    """Return a text query parameter, or "" when absent. PostgreSQL cannot
+    compare text with a NUL character, so one is a 400, not a database error."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise ValidationError({name: f"{value!r} contains a NUL character."})
+    return value
+
+
 def _choice_param(request, name, choices):
     value = request.query_params.get(name)
     if not value:
@@ -267,18 +276,19 @@ class ReviewViewSet(
             .prefetch_related("incidents", "tags", "action_items__owner")
             .order_by("-id")
         )
-        params = self.request.query_params
         state = _choice_param(self.request, "state", ReviewState)
         if state:
             queryset = queryset.filter(state=state)
-        if params.get("tag"):
-            queryset = queryset.filter(tags__name=normalize_tag(params["tag"]))
+        tag = _text_param(self.request, "tag")
+        if tag:
+            queryset = queryset.filter(tags__name=normalize_tag(tag))
         service = _id_param(self.request, "service")
         if service is not None:
             queryset = queryset.filter(incidents__service_id=service)
-        if params.get("incident"):
-            queryset = queryset.filter(incidents__number=params["incident"].upper())
-        for word in params.get("q", "").split():
+        incident = _text_param(self.request, "incident")
+        if incident:
+            queryset = queryset.filter(incidents__number=incident.upper())
+        for word in _text_param(self.request, "q").split():
             queryset = queryset.filter(
                 Q(title__icontains=word)
                 | Q(summary__icontains=word)
@@ -396,13 +406,13 @@ class ActionItemViewSet(
 
     def get_queryset(self):
         queryset = ActionItem.objects.select_related("owner").order_by("-id")
-        params = self.request.query_params
         for name, choices in (("state", ActionItemState), ("kind", ActionItemKind)):
             value = _choice_param(self.request, name, choices)
             if value:
                 queryset = queryset.filter(**{name: value})
-        if params.get("owner"):
-            queryset = queryset.filter(owner__username=params["owner"])
+        owner = _text_param(self.request, "owner")
+        if owner:
+            queryset = queryset.filter(owner__username=owner)
         review = _id_param(self.request, "review")
         if review is not None:
             queryset = queryset.filter(review_id=review)

@@ -352,6 +352,10 @@ def test_created_review_is_noted_on_incident(users, make_incident):
         ("/api/v1/reviews/?state=bogus", "state"),
         ("/api/v1/action-items/?state=bogus", "state"),
         ("/api/v1/action-items/?kind=bogus", "kind"),
+        ("/api/v1/reviews/?q=a%00b", "q"),
+        ("/api/v1/reviews/?tag=a%00b", "tag"),
+        ("/api/v1/reviews/?incident=a%00b", "incident"),
+        ("/api/v1/action-items/?owner=a%00b", "owner"),
     ],
 )
 def test_invalid_filter_value_is_400(url, name, users, review):
