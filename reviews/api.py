@@ -7,7 +7,9 @@ rules of reviews.rules, the same checks the admin runs.
 """
 
 import logging
+import operator
 
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import Q
@@ -22,19 +24,24 @@ from rest_framework.response import Response
 from rest_framework.routers import SimpleRouter
 
 from incidents.api.authentication import UserTokenAuthentication
+from incidents.api.errors import Conflict
+from incidents.api.filters import IdFilter
 from incidents.models import Incident
 from reviews import rules, services
 from reviews.models import (
     ActionItem,
+    ActionItemKind,
+    ActionItemState,
     PeriodKind,
     PostIncidentReview,
+    ReviewState,
     Tag,
     TrendReport,
     normalize_tag,
 )
-from reviews.periods import last_complete_period, period_starting
+from reviews.periods import last_complete_period
 from reviews.presentation import report_csv
-from reviews.reports import build_report
+from reviews.reports import build_report, requested_period
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +80,7 @@ class BaseViewSet(viewsets.GenericViewSet):
         try:
             return run()
         except services.ReviewActionRefused as error:
-            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)
+            raise Conflict(str(error)) from None
 
 
 def _flag(request, name):
@@ -87,14 +94,60 @@ def _flag(request, name):
     raise ValidationError({name: f"{value!r} is not a boolean; use true or false."})
 
 
-def _int_param(request, name):
+def _id_param(request, name):
+    """Return the record id in a query parameter, checked like the incidents
+    API's id filters, so that a value the database cannot hold is a 400."""
     value = request.query_params.get(name)
     if value is None or value == "":
         return None
+    field = IdFilter(field_name=name).field
     try:
-        return int(value)
-    except ValueError:
-        raise ValidationError({name: f"{value!r} is not a whole number."}) from None
+        return field.clean(value)
+    except forms.ValidationError as error:
+        if not value.strip().lstrip("+-").isdigit():
+            message = f"{value!r} is not a whole number."
+        else:
+            message = f"{value!r} is not a valid id: {' '.join(error.messages)}"
+        raise ValidationError({name: message}) from None
+
+
+def _text_param(request, name):
+    """Return a text query parameter, or "" when absent. PostgreSQL cannot
+    compare text with a NUL character, so one is a 400, not a database error."""
+    value = request.query_params.get(name, "")
+    if "\x00" in value:
+        raise ValidationError({name: f"{value!r} contains a NUL character."})
+    return value
+
+
+def _choice_param(request, name, choices):
+    value = request.query_params.get(name)
+    if not value:
+        return None
+    if value not in choices.values:
+        raise ValidationError(
+            {name: f"{value!r} is not one of {', '.join(choices.values)}."}
+        )
+    return value
+
+
+class RejectReadOnlyFieldsMixin:
+    """Answer 400 for a read-only field in the request body, as the incidents
+    API does, instead of silently ignoring it."""
+
+    read_only_hint = ""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            read_only = sorted(
+                name
+                for name in data.keys()
+                if name in self.fields and self.fields[name].read_only
+            )
+            if read_only:
+                message = f"Read-only field. {self.read_only_hint}".strip()
+                raise ValidationError({name: [message] for name in read_only})
+        return super().to_internal_value(data)
 
 
 class ActionItemSummarySerializer(serializers.ModelSerializer):
@@ -112,7 +165,8 @@ class TagListField(serializers.ListField):
         return [tag.name for tag in data.all()]
 
 
-class ReviewSerializer(serializers.ModelSerializer):
+class ReviewSerializer(RejectReadOnlyFieldsMixin, serializers.ModelSerializer):
+    read_only_hint = "Change the state with the submit, return or publish actions."
     incidents = serializers.SlugRelatedField(
         slug_field="number", many=True, queryset=Incident.objects.all()
     )
@@ -183,9 +237,18 @@ class ReviewSerializer(serializers.ModelSerializer):
     @transaction.atomic
     def update(self, instance, validated_data):
         tags = validated_data.pop("tags", None)
+        before = set(instance.incidents.all())
         review = super().update(instance, validated_data)
         if tags is not None:
             self._set_tags(review, tags)
+        if "incidents" in validated_data:
+            after = set(validated_data["incidents"])
+            actor = self.context["request"].user
+            by_pk = operator.attrgetter("pk")
+            added = sorted(after - before, key=by_pk)
+            removed = sorted(before - after, key=by_pk)
+            services.record_review_opened(review, added, actor)
+            services.record_review_removed(review, removed, actor)
         return review
 
     @staticmethod
@@ -213,17 +276,19 @@ class ReviewViewSet(
             .prefetch_related("incidents", "tags", "action_items__owner")
             .order_by("-id")
         )
-        params = self.request.query_params
-        if params.get("state"):
-            queryset = queryset.filter(state=params["state"])
-        if params.get("tag"):
-            queryset = queryset.filter(tags__name=normalize_tag(params["tag"]))
-        service = _int_param(self.request, "service")
+        state = _choice_param(self.request, "state", ReviewState)
+        if state:
+            queryset = queryset.filter(state=state)
+        tag = _text_param(self.request, "tag")
+        if tag:
+            queryset = queryset.filter(tags__name=normalize_tag(tag))
+        service = _id_param(self.request, "service")
         if service is not None:
             queryset = queryset.filter(incidents__service_id=service)
-        if params.get("incident"):
-            queryset = queryset.filter(incidents__number=params["incident"].upper())
-        for word in params.get("q", "").split():
+        incident = _text_param(self.request, "incident")
+        if incident:
+            queryset = queryset.filter(incidents__number=incident.upper())
+        for word in _text_param(self.request, "q").split():
             queryset = queryset.filter(
                 Q(title__icontains=word)
                 | Q(summary__icontains=word)
@@ -280,7 +345,8 @@ class _ViewOnly(ModelPermissionsWithView):
     }
 
 
-class ActionItemSerializer(serializers.ModelSerializer):
+class ActionItemSerializer(RejectReadOnlyFieldsMixin, serializers.ModelSerializer):
+    read_only_hint = "Change the state with the start, complete or cancel actions."
     owner = serializers.SlugRelatedField(
         slug_field="username", queryset=get_user_model().objects.filter(is_active=True)
     )
@@ -340,13 +406,14 @@ class ActionItemViewSet(
 
     def get_queryset(self):
         queryset = ActionItem.objects.select_related("owner").order_by("-id")
-        params = self.request.query_params
-        for name in ("state", "kind"):
-            if params.get(name):
-                queryset = queryset.filter(**{name: params[name]})
-        if params.get("owner"):
-            queryset = queryset.filter(owner__username=params["owner"])
-        review = _int_param(self.request, "review")
+        for name, choices in (("state", ActionItemState), ("kind", ActionItemKind)):
+            value = _choice_param(self.request, name, choices)
+            if value:
+                queryset = queryset.filter(**{name: value})
+        owner = _text_param(self.request, "owner")
+        if owner:
+            queryset = queryset.filter(owner__username=owner)
+        review = _id_param(self.request, "review")
         if review is not None:
             queryset = queryset.filter(review_id=review)
         overdue = _flag(self.request, "overdue")
@@ -422,7 +489,7 @@ class BuildSerializer(serializers.Serializer):
             attrs["resolved_period"] = last_complete_period(kind)
             return attrs
         try:
-            attrs["resolved_period"] = period_starting(kind, start)
+            attrs["resolved_period"] = requested_period(kind, start)
         except ValueError as error:
             raise serializers.ValidationError({"start": str(error)}) from None
         return attrs

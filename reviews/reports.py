@@ -1,6 +1,7 @@
 """Build and store trend reports: the figures of one period, its trend over the
 previous periods and the change against the period before it."""
 
+import datetime
 import logging
 import zoneinfo
 
@@ -13,7 +14,7 @@ from django.utils import timezone
 from incidents.models import Incident
 from reviews import metrics
 from reviews.models import TrendReport
-from reviews.periods import Period, local_zone, trailing_periods
+from reviews.periods import Period, local_zone, period_starting, trailing_periods
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,32 @@ def build_report_data(period):
     }
     data["trend"] = trend(period)
     return data
+
+
+def requested_period(kind, first_day, now=None):
+    """Return the period of this kind starting on first_day, for a report that a
+    user asked for. Raises ValueError naming the problem: a day that starts no
+    such period, a period whose trend reaches outside years 1 to 9999 in UTC,
+    or a period that has not started yet."""
+    period = period_starting(kind, first_day)
+    try:
+        # The trend looks back TREND_PERIODS periods and each bound is stored
+        # in UTC, so every one of those bounds must exist.
+        for each in trailing_periods(period, TREND_PERIODS):
+            each.start.astimezone(datetime.UTC)
+            each.end.astimezone(datetime.UTC)
+    except (ValueError, OverflowError):
+        raise ValueError(
+            f"{first_day.isoformat()} is outside the supported range: the {kind} "
+            f"and the {TREND_PERIODS - 1} before it must fall within years 1 to "
+            "9999 in UTC."
+        ) from None
+    if period.start > (now or timezone.now()):
+        raise ValueError(
+            f"The {kind} starting {first_day.isoformat()} has not started yet; "
+            "choose a period that starts today or earlier."
+        )
+    return period
 
 
 def build_report(period, *, user=None, now=None):

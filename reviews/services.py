@@ -91,6 +91,22 @@ def record_review_opened(review, incidents, actor=None):
     )
 
 
+def record_review_removed(review, incidents, actor=None):
+    """Append a timeline entry to each incident saying that the review no
+    longer covers it."""
+    TimelineEntry.objects.bulk_create(
+        TimelineEntry(
+            incident=incident,
+            actor=actor,
+            actor_label="" if actor else "system",
+            kind=TimelineEntry.Kind.SYSTEM,
+            message=f"Removed from post-incident review {review.pk}.",
+            data={"review": review.pk, "removed": True},
+        )
+        for incident in incidents
+    )
+
+
 def incidents_already_reviewed(incidents, exclude_review=None):
     """Return messages naming each incident that another review already covers."""
     links = PostIncidentReview.incidents.through.objects.filter(incident__in=incidents)

@@ -143,3 +143,26 @@ def time_machine_now(monkeypatch):
     from django.utils import timezone
 
     monkeypatch.setattr(timezone, "now", lambda: NOW)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--period", "month", "--start", "9999-12-01"],
+        ["--period", "month", "--start", "0001-01-01"],
+        ["--period", "month", "--start", "0001-06-01"],
+        ["--period", "quarter", "--start", "9999-10-01"],
+        ["--period", "week", "--start", "9999-12-27"],
+        ["--period", "week", "--start", "0001-01-01"],
+    ],
+)
+def test_command_rejects_start_outside_range(db, args):
+    with pytest.raises(CommandError, match="outside the supported range"):
+        run(*args)
+    assert not TrendReport.objects.exists()
+
+
+def test_command_rejects_period_not_started(db):
+    with pytest.raises(CommandError, match="has not started yet"):
+        run("--period", "month", "--start", "2099-01-01")
+    assert not TrendReport.objects.exists()

@@ -341,3 +341,111 @@ def test_created_review_is_noted_on_incident(users, make_incident):
     entry = incident.timeline.get(kind="system")
     assert entry.message == f"Post-incident review {response.json()['id']} opened."
     assert entry.actor == users[REVIEWER]
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("/api/v1/reviews/?service=99999999999999999999", "service"),
+        ("/api/v1/reviews/?service=0", "service"),
+        ("/api/v1/action-items/?review=99999999999999999999", "review"),
+        ("/api/v1/reviews/?state=bogus", "state"),
+        ("/api/v1/action-items/?state=bogus", "state"),
+        ("/api/v1/action-items/?kind=bogus", "kind"),
+        ("/api/v1/reviews/?q=a%00b", "q"),
+        ("/api/v1/reviews/?tag=a%00b", "tag"),
+        ("/api/v1/reviews/?incident=a%00b", "incident"),
+        ("/api/v1/action-items/?owner=a%00b", "owner"),
+    ],
+)
+def test_invalid_filter_value_is_400(url, name, users, review):
+    response = api_as(users[AUDITOR]).get(url)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [name]
+
+
+def test_patch_review_state_is_400(users, review):
+    response = api_as(users[REVIEWER]).patch(
+        f"/api/v1/reviews/{review.pk}/", {"state": "published"}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["state"]
+    assert PostIncidentReview.objects.get(pk=review.pk).state == "draft"
+
+
+def test_patch_action_item_state_is_400(users, review):
+    complete(review, users[RESPONDER])
+    item = review.action_items.get()
+
+    response = api_as(users[REVIEWER]).patch(
+        f"/api/v1/action-items/{item.pk}/",
+        {"state": "done", "title": "Renamed"},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["state"]
+    item.refresh_from_db()
+    assert item.state == "open"
+    assert item.title == "Stock spares"
+
+
+def test_refused_transition_409_has_code(users, review):
+    response = api_as(users[REVIEWER]).post(f"/api/v1/reviews/{review.pk}/publish/")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "conflict"
+
+
+def test_incident_added_to_review_is_noted(users, review, make_incident):
+    kept = review.incidents.get()
+    added = make_incident("resolved")
+
+    response = api_as(users[REVIEWER]).patch(
+        f"/api/v1/reviews/{review.pk}/",
+        {"incidents": [kept.number, added.number]},
+        format="json",
+    )
+
+    assert response.status_code == 200, response.json()
+    entry = added.timeline.get(kind="system")
+    due = review.due_date.isoformat()
+    assert entry.message == f"Post-incident review {review.pk} opened, due {due}."
+    assert entry.actor == users[REVIEWER]
+    assert kept.timeline.filter(kind="system").count() == 1
+
+
+def test_incident_removed_from_review_is_noted(users, review, make_incident):
+    removed = review.incidents.get()
+    added = make_incident("resolved")
+
+    response = api_as(users[REVIEWER]).patch(
+        f"/api/v1/reviews/{review.pk}/", {"incidents": [added.number]}, format="json"
+    )
+
+    assert response.status_code == 200, response.json()
+    entry = removed.timeline.filter(kind="system").latest("id")
+    assert entry.message == f"Removed from post-incident review {review.pk}."
+    assert entry.actor == users[REVIEWER]
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "message"),
+    [
+        ("month", "9999-12-01", "outside the supported range"),
+        ("month", "0001-01-01", "outside the supported range"),
+        ("quarter", "9999-10-01", "outside the supported range"),
+        ("week", "9999-12-27", "outside the supported range"),
+        ("month", "2099-01-01", "has not started yet"),
+    ],
+)
+def test_build_rejects_start_outside_range(period, start, message, users, db):
+    response = api_as(users[REVIEWER]).post(
+        "/api/v1/reports/build/", {"period": period, "start": start}
+    )
+
+    assert response.status_code == 400
+    assert message in response.json()["errors"]["start"][0]
+    assert not TrendReport.objects.exists()

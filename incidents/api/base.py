@@ -57,7 +57,8 @@ def if_match_version(request):
     if value == "*":
         return None
     value = value.removeprefix("W/").strip('"')
-    if not value.isdigit():
+    # str.isdigit() also accepts digits such as "²" that int() rejects.
+    if not (value.isascii() and value.isdigit()):
         raise exceptions.ValidationError(
             {"If-Match": [f'{header!r} is not an incident ETag, such as "7".']}
         )

@@ -5,6 +5,8 @@ Every error body is ``{"detail": "...", "code": "...", "errors": {...}}``, where
 present only when fields are at fault.
 """
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
@@ -34,6 +36,12 @@ class PreconditionFailed(exceptions.APIException):
     status_code = status.HTTP_412_PRECONDITION_FAILED
     default_detail = "The If-Match version is not the incident's current version."
     default_code = "precondition_failed"
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "request_too_large"
 
 
 class FieldErrors(exceptions.APIException):
@@ -93,6 +101,12 @@ def exception_handler(exc, context):
         exc = FieldErrors(django_validation_errors(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
+    elif isinstance(exc, RequestDataTooBig):
+        # Django would answer its own HTML 400 page; API clients expect JSON.
+        exc = RequestTooLarge(
+            "The request body is larger than the limit of "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None:

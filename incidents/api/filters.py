@@ -27,8 +27,28 @@ def local_day_bounds(day):
     return start, end
 
 
+class LocalDayField(forms.DateField):
+    """A calendar day whose local midnights, in UTC, are both within years 1-9999."""
+
+    def to_python(self, value):
+        day = super().to_python(value)
+        if day is None:
+            return None
+        try:
+            start, end = local_day_bounds(day)
+            start.astimezone(datetime.UTC)
+            end.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(
+                f"{value!r} is outside the supported date range.", code="invalid"
+            ) from None
+        return day
+
+
 class LocalDayFilter(django_filters.DateFilter):
     """Match datetimes that fall on a calendar day in the configured time zone."""
+
+    field_class = LocalDayField
 
     def filter(self, queryset, value):
         if value is None:

@@ -34,7 +34,11 @@ from incidents import services
 from incidents.api.authentication import IntakeTokenAuthentication
 from incidents.api.base import error_response
 from incidents.api.errors import FieldErrors
-from incidents.api.models import AlertEvent, AlertSeverityMapping
+from incidents.api.models import (
+    AlertEvent,
+    AlertFingerprintLock,
+    AlertSeverityMapping,
+)
 from incidents.api.permissions import CanSubmitAlerts
 from incidents.api.throttling import SettingsScopedRateThrottle
 from incidents.forms import ReportForm
@@ -114,6 +118,10 @@ class PayloadErrors:
         if not isinstance(value, str):
             self.add(path, f"must be a string, not {type(value).__name__}")
             return ""
+        if "\x00" in value:
+            # PostgreSQL text columns cannot store NUL, and Django's forms reject it.
+            self.add(path, f"{value!r} contains a NUL character")
+            return ""
         if choices and value not in choices:
             self.add(path, f"{value!r} is not one of {', '.join(choices)}")
         return value
@@ -128,8 +136,12 @@ class PayloadErrors:
             self.add(path, f"must be an object, not {type(value).__name__}")
             return {}
         for name, item in value.items():
-            if not isinstance(item, str):
+            if "\x00" in name:
+                self.add(f"{path}.{name!r}", "name contains a NUL character")
+            elif not isinstance(item, str):
                 self.add(f"{path}.{name}", "must be a string")
+            elif "\x00" in item:
+                self.add(f"{path}.{name}", f"{item!r} contains a NUL character")
         return value
 
     def timestamp(self, data, key, path, *, required=True):
@@ -147,6 +159,13 @@ class PayloadErrors:
             self.add(path, f"{text!r} is not an RFC 3339 timestamp with a time zone")
             return None
         if value.year == ZERO_TIME_YEAR:
+            return None
+        try:
+            # Django stores UTC, so an offset that moves the time out of years
+            # 1 to 9999 cannot be stored.
+            value.astimezone(datetime.UTC)
+        except OverflowError:
+            self.add(path, f"{text!r} is out of range once converted to UTC")
             return None
         return value
 
@@ -232,6 +251,12 @@ def _parse_alert(raw, path, check):
         if f"{path}.endsAt" not in check.errors:
             check.add(f"{path}.endsAt", "a resolved alert needs its end time")
 
+    if status == "resolved" and starts_at and ends_at and ends_at < starts_at:
+        check.add(
+            f"{path}.endsAt",
+            f"{raw['endsAt']!r} is before startsAt {raw['startsAt']!r}",
+        )
+
     generator_url = check.string(
         raw, "generatorURL", f"{path}.generatorURL", required=False
     )
@@ -286,6 +311,7 @@ def process_notification(notification, account):
     result = IntakeResult()
     mappings = {m.severity: m for m in AlertSeverityMapping.objects.all()}
     with transaction.atomic():
+        _lock_fingerprints(notification.alerts)
         for alert in notification.alerts:
             if _already_received(alert):
                 result.duplicates += 1
@@ -305,6 +331,32 @@ def process_notification(notification, account):
                 )
                 result.duplicates += 1
     return result
+
+
+def _lock_fingerprints(alerts):
+    """Lock the fingerprints of these alerts until the transaction ends.
+
+    Concurrent deliveries of one fingerprint then run one after the other, so
+    only the first opens an incident. On PostgreSQL an insert of a row that
+    another open transaction inserted waits for that transaction, and SELECT
+    ... FOR UPDATE waits for the lock on an existing row. Sorting the
+    fingerprints makes every delivery take its locks in the same order, which
+    avoids deadlocks between two deliveries. SQLite ignores FOR UPDATE, but it
+    already runs one write transaction at a time.
+    """
+    fingerprints = sorted({alert.fingerprint for alert in alerts})
+    if not fingerprints:
+        return
+    AlertFingerprintLock.objects.bulk_create(
+        [AlertFingerprintLock(fingerprint=value) for value in fingerprints],
+        ignore_conflicts=True,
+    )
+    list(
+        AlertFingerprintLock.objects.select_for_update()
+        .filter(fingerprint__in=fingerprints)
+        .order_by("fingerprint")
+        .values_list("pk", flat=True)
+    )
 
 
 def _already_received(alert):

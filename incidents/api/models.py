@@ -123,3 +123,23 @@ class IntakeToken(models.Model):
             user=user, name=name, digest=hash_token(key), prefix=key[:8]
         )
         return token, key
+
+
+class AlertFingerprintLock(models.Model):
+    """One row per alert fingerprint that the intake has seen, locked with
+    SELECT ... FOR UPDATE while a delivery handles that fingerprint.
+
+    Without it, concurrent deliveries of one fingerprint on PostgreSQL each
+    find no open incident and each open one. The row is never deleted, so a
+    delivery can always lock it.
+    """
+
+    fingerprint = models.CharField(
+        max_length=AlertEvent._meta.get_field("fingerprint").max_length, unique=True
+    )
+
+    class Meta:
+        app_label = "incidents"
+
+    def __str__(self):
+        return self.fingerprint

@@ -230,3 +230,30 @@ def test_reported_before_edge_values(
         assert len(response.json()["results"]) == count
     else:
         assert "reported_before" in response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    ("value", "zone"),
+    [
+        ("9999-12-31", "UTC"),
+        ("9999-12-31", "America/New_York"),
+        # Local midnight east of UTC is still 31 December of year 0 in UTC.
+        ("0001-01-01", "Europe/Paris"),
+    ],
+)
+@pytest.mark.parametrize("name", ["reported_on", "resolved_on"])
+def test_day_outside_range_is_400(value, zone, name, settings, db, users, api_client):
+    settings.TIME_ZONE = zone
+    client = api_client(users[INCIDENT_MANAGER])
+
+    response = client.get(f"/api/v1/incidents/?{name}={value}")
+
+    assert response.status_code == 400
+    assert name in response.json()["errors"]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "America/New_York"])
+def test_first_day_west_of_utc_is_accepted(zone, settings, listing):
+    settings.TIME_ZONE = zone
+
+    assert listing("reported_on=0001-01-01") == set()

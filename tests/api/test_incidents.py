@@ -6,6 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from incidents.models import Incident, TimelineEntry
 from incidents.roles import INCIDENT_MANAGER, REPORTER, SERVICE_DESK
+from tests.api.conftest import load_payload
 
 
 @pytest.fixture
@@ -286,11 +287,12 @@ def test_matching_if_match_is_accepted(make_incident, manager_client):
     assert response.status_code == 200
 
 
-def test_malformed_if_match_is_400(make_incident, manager_client):
+@pytest.mark.parametrize("header", ["abc", '"²"', 'W/"٣"'])
+def test_malformed_if_match_is_400(header, make_incident, manager_client):
     incident = make_incident("triaged")
 
     response = manager_client.patch(
-        detail_url(incident), {"title": "X"}, format="json", HTTP_IF_MATCH="abc"
+        detail_url(incident), {"title": "X"}, format="json", HTTP_IF_MATCH=header
     )
 
     assert response.status_code == 400
@@ -599,3 +601,43 @@ def test_token_throttle_ignores_forwarded_for(users, api_client, settings):
     ]
 
     assert statuses == [400, 400, 400, 429]
+
+
+def test_malformed_json_is_parse_error(make_incident, manager_client):
+    incident = make_incident("triaged")
+
+    response = manager_client.patch(
+        detail_url(incident), "{", content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+
+
+def test_body_over_upload_limit_is_json_413(make_incident, manager_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    incident = make_incident("triaged")
+
+    response = manager_client.patch(
+        detail_url(incident), {"title": "x" * 2000}, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["code"] == "request_too_large"
+    incident.refresh_from_db()
+    assert incident.title != "x" * 2000
+
+
+def test_intake_body_over_upload_limit_is_json_413(intake_client, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    payload = load_payload("firing")
+    payload["alerts"][0]["annotations"]["description"] = "x" * 2000
+
+    response = intake_client.post(
+        "/api/v1/intake/alertmanager/", payload, format="json"
+    )
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert Incident.objects.count() == 0

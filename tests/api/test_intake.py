@@ -3,11 +3,13 @@
 import copy
 
 import pytest
-from django.core.management import call_command
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from incidents import services
+from incidents.api.intake import intake_account
 from incidents.api.models import AlertEvent, AlertSeverityMapping, IntakeToken
 from incidents.models import Incident, Service, TimelineEntry
 from incidents.roles import INCIDENT_MANAGER
@@ -408,3 +410,144 @@ def test_create_intake_token_command(db, capsys):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {second}")
     assert post(client, load_payload("firing")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        (lambda p: p["alerts"][0]["labels"].update(alertname="a\x00b"), "alertname"),
+        (lambda p: p["alerts"][0]["labels"].update(team="x\x00y"), "team"),
+    ],
+)
+def test_nul_in_label_is_400(change, path, intake_client):
+    payload = load_payload("firing")
+    change(payload)
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [f"alerts[0].labels.{path}"]
+    assert Incident.objects.count() == 0
+    assert AlertEvent.objects.count() == 0
+
+
+def test_nul_in_annotation_is_400(intake_client):
+    payload = load_payload("firing")
+    payload["alerts"][0]["annotations"]["summary"] = "disk\x00full"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["alerts[0].annotations.summary"]
+    assert Incident.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("key", "path"),
+    [
+        ("groupKey", "groupKey"),
+        ("receiver", "receiver"),
+        ("externalURL", "externalURL"),
+    ],
+)
+def test_nul_in_notification_string_is_400(key, path, intake_client):
+    payload = load_payload("firing")
+    payload[key] = "a\x00b"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [path]
+    assert Incident.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("startsAt", "9999-12-31T23:59:59-05:00"),
+        ("endsAt", "9999-12-31T23:00:00-05:00"),
+    ],
+)
+def test_timestamp_beyond_utc_range_is_400(field, value, intake_client):
+    payload = load_payload("firing")
+    payload["alerts"][0][field] = value
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [f"alerts[0].{field}"]
+    assert Incident.objects.count() == 0
+    assert AlertEvent.objects.count() == 0
+
+
+def test_resolved_alert_ending_before_start_is_400(intake_client):
+    payload = load_payload("resolved")
+    alert = payload["alerts"][0]
+    alert["endsAt"] = "2000-01-01T00:00:00Z"
+
+    response = post(intake_client, payload)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["alerts[0].endsAt"]
+    assert AlertEvent.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("bad name!", "'bad name!' is invalid"),
+        ("a\x00b", "is invalid"),
+        ("x" * 151, "151 characters long"),
+    ],
+)
+def test_create_intake_token_rejects_bad_name(name, message, db):
+    with pytest.raises(CommandError, match=message):
+        call_command("create_intake_token", name)
+
+    assert IntakeToken.objects.count() == 0
+    # PostgreSQL rejects a NUL in a query, so count users instead of filtering.
+    assert get_user_model().objects.count() == 0
+
+
+def test_create_intake_token_rejects_long_label(db):
+    with pytest.raises(CommandError, match="--label"):
+        call_command("create_intake_token", "prometheus", "--label", "x" * 101)
+
+    assert IntakeToken.objects.count() == 0
+
+
+def test_create_intake_token_accepts_long_name(db, capsys):
+    call_command("create_intake_token", "p" * 150)
+
+    token = IntakeToken.objects.get()
+    assert token.user.username == "p" * 150
+    assert token.name == "p" * 100
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (lambda user: user.set_password("secret-pass-1"), "has a password"),
+        (lambda user: setattr(user, "is_staff", True), "is a staff account"),
+        (lambda user: user.groups.clear(), 'is not in the "Alert intake" group'),
+    ],
+)
+def test_create_intake_token_rejects_person(change, problem, db):
+    user, _ = intake_account("prometheus")
+    change(user)
+    user.save()
+
+    with pytest.raises(CommandError, match=problem):
+        call_command("create_intake_token", "prometheus")
+
+    assert IntakeToken.objects.count() == 0
+
+
+def test_create_intake_token_leaves_person_unchanged(users):
+    person = users[INCIDENT_MANAGER]
+
+    with pytest.raises(CommandError, match="not an intake account"):
+        call_command("create_intake_token", person.username)
+
+    assert not person.groups.filter(name="Alert intake").exists()
+    assert IntakeToken.objects.count() == 0

@@ -6,8 +6,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.json import DjangoJSONEncoder
 
-from reviews.periods import KINDS, last_complete_period, period_starting
-from reviews.reports import build_report, missing_periods
+from reviews.periods import KINDS, last_complete_period
+from reviews.reports import build_report, missing_periods, requested_period
 
 
 def parse_day(text):
@@ -56,7 +56,7 @@ class Command(BaseCommand):
             periods = missing_periods(period)
         elif start:
             try:
-                periods = [period_starting(period, parse_day(start))]
+                periods = [requested_period(period, parse_day(start))]
             except ValueError as error:
                 raise CommandError(f"--start: {error}") from None
             if not periods[0].is_complete():

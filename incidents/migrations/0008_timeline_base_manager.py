@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('incidents', '0006_intake'),
+        ('incidents', '0007_intake_fingerprint_lock'),
     ]
 
     operations = [
