@@ -43,6 +43,7 @@ from incidents.api.permissions import CanSubmitAlerts
 from incidents.api.throttling import SettingsScopedRateThrottle
 from incidents.forms import ReportForm
 from incidents.models import (
+    EARLIEST_INCIDENT_TIME,
     OPEN_STATES,
     Incident,
     IncidentConflict,
@@ -166,6 +167,11 @@ class PayloadErrors:
             value.astimezone(datetime.UTC)
         except OverflowError:
             self.add(path, f"{text!r} is out of range once converted to UTC")
+            return None
+        if value < EARLIEST_INCIDENT_TIME:
+            # Incidents reject times before 1970 as typos, so an alert may not
+            # carry one either.
+            self.add(path, f"{text!r} is before 1970")
             return None
         return value
 

@@ -466,6 +466,8 @@ def test_nul_in_notification_string_is_400(key, path, intake_client):
     [
         ("startsAt", "9999-12-31T23:59:59-05:00"),
         ("endsAt", "9999-12-31T23:00:00-05:00"),
+        ("startsAt", "1960-05-01T10:00:00Z"),
+        ("startsAt", "0001-01-02T00:00:00Z"),
     ],
 )
 def test_timestamp_beyond_utc_range_is_400(field, value, intake_client):
