@@ -7,6 +7,8 @@ server runs in its own thread, so allowing those calls here is safe.
 Set IMS_UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/ from these tests.
 """
 
+import datetime
+import io
 import os
 import re
 from pathlib import Path
@@ -14,6 +16,9 @@ from pathlib import Path
 import pytest
 
 sync_api = pytest.importorskip("playwright.sync_api")
+
+from django.core.management import call_command  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from incidents import services  # noqa: E402
 from incidents.models import Incident, Status  # noqa: E402
@@ -269,3 +274,28 @@ def test_dashboard_and_incident_screenshots(
     page.set_viewport_size({"width": 1400, "height": 1000})
     page.screenshot(path=str(target / "incident.png"), full_page=True)
     assert "MAJOR" in header_text(page)
+
+
+def test_breached_queue_shows_sla_badges(open_page, live_server, make_incident):
+    late = make_incident("triaged", impact=1, urgency=1, title="Core router down")
+    make_incident("triaged", impact=1, urgency=1, title="Fresh P1")
+    # P1 response target: 15 minutes, so five hours without acknowledgement
+    # is a breach. The UPDATE skips the hooks, hence the recompute.
+    Incident.objects.filter(pk=late.pk).update(
+        reported_at=timezone.now() - datetime.timedelta(hours=5)
+    )
+    call_command("recompute_service_levels", stdout=io.StringIO())
+
+    page = open_page("manager")
+    page.goto(f"{live_server.url}/admin/incidents/incident/")
+    page.locator(".ims-queues").get_by_role(
+        "link", name=re.compile("Breached or at risk")
+    ).click()
+    rows = page.locator("#result_list tbody tr")
+    sync_api.expect(rows).to_have_count(1)
+
+    row_text = rows.inner_text()
+    assert late.number in row_text
+    assert "Breached" in row_text
+    incident_page(page, live_server, late)
+    assert "Breached" in header_text(page)
