@@ -256,7 +256,7 @@ SPECTACULAR_SETTINGS = {
 }
 
 # Monitoring intake. The first of these alert labels that names a known Service
-# (by name, case-insensitively) sets the incident's service; unknown names are not
+# (by name, case-insensitively) sets the incident's service. Unknown names are not
 # created, so the service stays empty until triage.
 IMS_ALERT_SERVICE_LABELS = env_list("IMS_ALERT_SERVICE_LABELS", ["service", "job"])
 # Impact and urgency for alerts whose severity label has no AlertSeverityMapping row.

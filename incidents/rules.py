@@ -1,10 +1,11 @@
 """Who may see and act on which incident: the one place that decides it.
 
 The admin, the REST API and the model's FSM transitions all call these functions,
-so a rule changes in one place only. Model permissions (held through the role
-groups) say which actions a user may take at all; the object rules here narrow them
-to incidents the user reported (reporters) or that are assigned to one of the user's
-teams (responders). Holders of ``incidents.act_on_any_incident`` are not narrowed.
+so a rule changes in one place only. Model permissions, held through the role
+groups, decide which actions a user may take at all. The object rules here narrow
+them to incidents the user reported (reporters) or that are assigned to one of the
+user's teams (responders). Holders of ``incidents.act_on_any_incident`` are not
+narrowed.
 """
 
 # Transitions and state-keeping actions, each guarded by the permission

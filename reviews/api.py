@@ -132,8 +132,8 @@ def _choice_param(request, name, choices):
 
 
 class RejectReadOnlyFieldsMixin:
-    """Answer 400 for a read-only field in the request body, as the incidents
-    API does, instead of silently ignoring it."""
+    """Reject a read-only field in the request body with a 400, as the
+    incidents API does, instead of silently ignoring it."""
 
     read_only_hint = ""
 

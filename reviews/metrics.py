@@ -304,7 +304,7 @@ def mtbf_by_service(start, end, limit):
 
     A failure's time is started_at, or detected_at where the start is unknown. The
     mean of the gaps between consecutive failures equals (last - first) / (n - 1),
-    so one grouped query gives it; services with fewer than two failures in the
+    so one grouped query gives it. Services with fewer than two failures in the
     period have no gap and are left out.
     """
     failure_time = Coalesce("started_at", "detected_at", output_field=DateTimeField())

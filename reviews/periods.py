@@ -116,8 +116,10 @@ class Period:
 
 
 def period_starting(kind, first_day):
-    """Return the period starting on first_day; raise ValueError naming the problem
-    if the kind is unknown or the day does not start a period of that kind."""
+    """Return the period of this kind that starts on first_day.
+
+    Raises ValueError naming the problem if the kind is unknown or the day does
+    not start a period of that kind."""
     if kind not in KINDS:
         raise ValueError(f"{kind!r} is not a period; use one of {', '.join(KINDS)}.")
     problem = start_problem(kind, first_day)

@@ -102,7 +102,7 @@ def exception_handler(exc, context):
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or "Not found.")
     elif isinstance(exc, RequestDataTooBig):
-        # Django would answer its own HTML 400 page; API clients expect JSON.
+        # Django would return its own HTML 400 page, but API clients expect JSON.
         exc = RequestTooLarge(
             "The request body is larger than the limit of "
             f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."

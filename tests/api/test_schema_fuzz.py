@@ -31,7 +31,7 @@ def served_schema():
 
     NOTE: schemathesis.pytest.from_fixture (4.32.5) reads a private attribute
     that pytest 9 no longer has. The schema is therefore built at collection
-    time rather than fetched from the live server, by the same generator;
+    time, by the same generator, rather than fetched from the live server.
     test_served_schema_matches checks that the two are equal.
     """
     generator = SchemaGenerator()
